@@ -75,3 +75,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'orchestrade.db'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """Point `ORCHESTRADE_HOME` at a scratch folder so no test touches the user's real store."""
+    home = tmp_path_factory.mktemp("orchestrade_home")
+    monkeypatch.setenv("ORCHESTRADE_HOME", str(home))
+    monkeypatch.delenv("ORCHESTRADE_STORAGE__URL", raising=False)
+    return home
