@@ -1,0 +1,1 @@
+"""Alembic migrations of the orchestrade database (run by `open_store`)."""

@@ -1,0 +1,303 @@
+"""Open the database (SQLite or PostgreSQL), migrate it, and hand out transactions.
+
+`open_store(url)` is the one way in: it creates the folder of a SQLite file, sets SQLite up
+for concurrent readers (WAL, synchronous=NORMAL, foreign keys), runs the Alembic migrations
+to head in code, and returns a `Store`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pandas as pd
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.pool import StaticPool
+
+from orchestrade.data.errors import StoreError
+from orchestrade.data.files import InstrumentInfo
+from orchestrade.data.panel import BarPanel
+from orchestrade.data.ports import TimeBound, UpsertCounts
+from orchestrade.data.summaries import BarSummary
+from orchestrade.domain import Market
+from orchestrade.storage.bars import BarRepository
+from orchestrade.storage.books import BookRepository
+from orchestrade.storage.imports import ImportLogRepository
+from orchestrade.storage.instruments import InstrumentRepository
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+@dataclass(frozen=True, slots=True)
+class StoreTransaction:
+    """The repositories bound to one open transaction (implements MarketDataTransaction)."""
+
+    connection: Connection
+    bars: BarRepository
+    books: BookRepository
+    imports: ImportLogRepository
+    instruments: InstrumentRepository
+
+    @classmethod
+    def on(cls, connection: Connection) -> StoreTransaction:
+        return cls(
+            connection,
+            BarRepository(connection),
+            BookRepository(connection),
+            ImportLogRepository(connection),
+            InstrumentRepository(connection),
+        )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LoadedBars:
+    """Bars as a long frame (`BAR_COLUMNS`) and as the aligned panel of the same data."""
+
+    frame: pd.DataFrame
+    panel: BarPanel
+
+
+class Store:
+    """A migrated database: transactions for writes, short reads for everything else.
+
+    Implements `orchestrade.data.ports.MarketDataStore`; `store.bars` is a `BarStore`.
+    Use it as a context manager (or
+    call `close()`) to release the connections.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._errors = _database_errors(engine)
+
+    @property
+    def url(self) -> str:
+        """The database URL, password hidden."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def transaction(self) -> Iterator[StoreTransaction]:
+        """Commit when the block ends normally, roll back otherwise.
+
+        Raises:
+            StoreError: the database failed (the driver's error is chained).
+        """
+        try:
+            with self.engine.begin() as connection:
+                yield StoreTransaction.on(connection)
+        except self._errors as error:
+            raise StoreError(f"database error ({self.url}): {error}") from error
+
+    @contextmanager
+    def reading(self) -> Iterator[StoreTransaction]:
+        """Repositories on a short-lived connection for reads (rolled back at the end)."""
+        try:
+            with self.engine.connect() as connection:
+                yield StoreTransaction.on(connection)
+        except self._errors as error:
+            raise StoreError(f"database error ({self.url}): {error}") from error
+
+    @property
+    def bars(self) -> StoreBars:
+        """This store as a `BarStore` whose every call runs on its own connection
+        (writes in their own transaction), for services that take the port."""
+        return StoreBars(self)
+
+    def load_bars(
+        self,
+        symbols: str | Sequence[str] | None = None,
+        start: TimeBound | None = None,
+        end: TimeBound | None = None,
+        timeframe: str = "1d",
+        *,
+        market: Market | str | None = None,
+    ) -> LoadedBars:
+        """Bars as a long frame and an aligned panel (see `BarRepository.load_bars`).
+
+        A single symbol may be given as a string.
+        """
+        panel = self.bars.load_bars(
+            [symbols] if isinstance(symbols, str) else symbols,
+            start,
+            end,
+            timeframe,
+            market=Market(market) if market is not None else None,
+        )
+        return LoadedBars(panel.to_frame(), panel)
+
+    def bar_summaries(self, market: Market | str | None = None) -> list[BarSummary]:
+        """Bar count and range per instrument and timeframe."""
+        with self.reading() as read:
+            return read.bars.bar_summaries(Market(market) if market is not None else None)
+
+    def list_instruments(self, market: Market | str | None = None) -> list[InstrumentInfo]:
+        """Known instruments sorted by market then symbol."""
+        with self.reading() as read:
+            return read.instruments.list_instruments(Market(market) if market is not None else None)
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class StoreBars:
+    """A `BarStore` over a `Store`: each call opens its own connection or transaction."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def upsert_bars(
+        self, frame: pd.DataFrame, instruments: Mapping[str, InstrumentInfo], timeframe: str
+    ) -> UpsertCounts:
+        with self._store.transaction() as transaction:
+            return transaction.bars.upsert_bars(frame, instruments, timeframe)
+
+    def load_bars(
+        self,
+        symbols: Sequence[str] | None = None,
+        start: TimeBound | None = None,
+        end: TimeBound | None = None,
+        timeframe: str = "1d",
+        *,
+        market: Market | None = None,
+    ) -> BarPanel:
+        with self._store.reading() as read:
+            return read.bars.load_bars(symbols, start, end, timeframe, market=market)
+
+    def list_instruments(self, market: Market | None = None) -> list[InstrumentInfo]:
+        with self._store.reading() as read:
+            return read.bars.list_instruments(market)
+
+    def bar_summaries(self, market: Market | None = None) -> list[BarSummary]:
+        with self._store.reading() as read:
+            return read.bars.bar_summaries(market)
+
+
+def open_store(url: str) -> Store:
+    """Open (creating when needed) and migrate the database at `url`.
+
+    Args:
+        url: a SQLAlchemy URL: ``sqlite:///path/to/file.db`` (``~`` is expanded, the
+            folder is created), ``sqlite://`` for an in-memory database, or
+            ``postgresql+psycopg://user@host/db``. Callers usually pass
+            `orchestrade.settings.Settings().database_url`.
+
+    Raises:
+        StoreError: the URL is invalid, the database unreachable or a migration failed.
+    """
+    engine = _engine(url)
+    try:
+        with engine.begin() as connection:
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except _database_errors(engine) as error:
+        engine.dispose()
+        raise StoreError(f"cannot open database {_hidden(engine.url)}: {error}") from error
+    return Store(engine)
+
+
+def load_bars(
+    symbols: str | Sequence[str] | None = None,
+    start: TimeBound | None = None,
+    end: TimeBound | None = None,
+    timeframe: str = "1d",
+    *,
+    market: Market | str | None = None,
+    url: str | None = None,
+) -> LoadedBars:
+    """Load stored bars as a pandas frame plus the aligned numpy panel.
+
+    Args:
+        symbols: one symbol, several, or None for every symbol with bars in the range.
+        start, end: inclusive bounds on bar start times (datetime, date or ISO string; a
+            date as `end` includes that whole day).
+        timeframe: "1m" ... "1w".
+        market: restrict to one market (needed when a symbol exists in several).
+        url: the database; None means `Settings().database_url` (the embedded SQLite).
+
+    Returns:
+        `LoadedBars` with `.frame` (long, sorted by symbol then timestamp) and `.panel`
+        (a `BarPanel` of the same bars).
+    """
+    if url is None:
+        from orchestrade.settings import Settings  # only the convenience path reads settings
+
+        url = Settings().database_url
+    with open_store(url) as store:
+        return store.load_bars(symbols, start, end, timeframe, market=market)
+
+
+def _engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as error:
+        raise StoreError(f"not a database URL: {url!r} ({error})") from error
+    if parsed.get_backend_name() != "sqlite":
+        try:
+            return create_engine(parsed)
+        except (ArgumentError, ImportError) as error:
+            raise StoreError(f"cannot use database URL {_hidden(parsed)}: {error}") from error
+    database = parsed.database
+    options: dict[str, Any] = {}
+    if database in (None, "", ":memory:"):
+        options = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+    else:
+        path = Path(database).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        parsed = parsed.set(database=str(path))
+    engine = create_engine(parsed, **options)
+    event.listen(engine, "connect", _configure_sqlite)
+    event.listen(engine, "begin", _begin_sqlite)
+    return engine
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not pysqlite, decide where transactions begin (see _begin_sqlite), so
+    # DDL such as the staging tables is transactional too.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA temp_store=MEMORY")
+        cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
+    finally:
+        cursor.close()
+
+
+def _begin_sqlite(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+def _database_errors(engine: Engine) -> tuple[type[Exception], ...]:
+    """SQLAlchemy's errors plus the driver's own (raised by raw cursors on bulk paths)."""
+    dbapi = engine.dialect.dbapi
+    error = getattr(dbapi, "Error", None) if dbapi is not None else None
+    if isinstance(error, type) and issubclass(error, Exception):
+        return (SQLAlchemyError, error)
+    return (SQLAlchemyError,)
+
+
+def _hidden(url: URL) -> str:
+    return url.render_as_string(hide_password=True)
