@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from orchestrade.cli.console import console, reports_user_errors
+from orchestrade.cli.console import console, error_console, reports_user_errors
 from orchestrade.cli.options import DatabaseOption, JsonOption, MarketOption, open_database
 from orchestrade.cli.tables import import_table, instruments_table, quality_table
 from orchestrade.data.importing import import_paths, store_synthetic
@@ -45,6 +45,8 @@ def import_command(
         console.print(import_table(report))
     if not report.files:
         console.print("[yellow]no CSV, CSV.gz or Parquet files found[/]")
+    for failed in report.failed:
+        error_console.print(f"[bold red]failed:[/] {failed.error}", highlight=False)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -84,6 +86,9 @@ def quality_command(
 ) -> None:
     """Check data quality per symbol: a score 0..1, a recommendation and counts per check."""
     targets: list[QualityTarget]
+    missing = [str(path) for path in paths or [] if not path.exists()]
+    if missing:
+        raise typer.BadParameter(f"no such file or folder: {', '.join(missing)}")
     if paths:
         targets = quality_of_files(paths, market)
     else:
@@ -91,11 +96,16 @@ def quality_command(
             targets = quality_of_store(store.bars, market, timeframe)
     if as_json:
         console.print_json(json.dumps([target.to_dict() for target in targets]))
-        return
-    if not targets:
+    elif not targets:
         console.print("[yellow]nothing to check: the store holds no bars[/]")
-    for target in targets:
-        console.print(quality_table(target, details=details))
+    else:
+        for target in targets:
+            console.print(quality_table(target))
+            if details:
+                for line in target.detail_lines():
+                    console.print(f"  {line}", highlight=False, soft_wrap=True)
+    if any(target.report is None for target in targets):
+        raise typer.Exit(1)
 
 
 @data_app.command("synth")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.table import Table
 
 from orchestrade.data.importing import ImportReport
@@ -13,17 +15,21 @@ _VERDICT_STYLE = {"use": "green", "use with care": "yellow", "reject": "bold red
 
 def import_table(report: ImportReport) -> Table:
     """One row per file: what was read, stored, skipped, and why a file failed."""
-    table = Table(title="import", title_justify="left")
-    for column in ("file", "kind", "tf", "symbols", "read", "inserted", "unchanged", "rejected"):
-        table.add_column(column, justify="right" if column in _NUMERIC else "left")
+    table = Table(
+        title="import (new: bars inserted, kept: already stored, bad: rows rejected)",
+        title_justify="left",
+    )
+    table.add_column("file", overflow="fold", min_width=16)
+    for column in ("kind", "tf", "symbols", "read", "new", "kept", "bad"):
+        table.add_column(column, justify="right" if column in _NUMERIC else "left", no_wrap=True)
     table.add_column("notes", overflow="fold")
     for item in report.files:
         rejected = ", ".join(
             f"{reason} {count}" for reason, count in item.rejected.items() if count
         )
-        notes = item.error if item.error else rejected
+        notes = "failed, see below" if item.error else rejected
         table.add_row(
-            item.path,
+            Path(item.path).name,
             item.kind or "-",
             item.timeframe or "-",
             str(len(item.symbols)),
@@ -59,8 +65,8 @@ def instruments_table(summaries: list[BarSummary]) -> Table:
     return table
 
 
-def quality_table(target: QualityTarget, *, details: bool = False) -> Table:
-    """The per-symbol quality of one file or store section, with optional finding details."""
+def quality_table(target: QualityTarget) -> Table:
+    """The per-symbol quality of one file or store section."""
     table = Table(title=f"quality: {target.label}", title_justify="left")
     for column in ("symbol", "market", "rows", "score", "verdict", "errors", "warnings"):
         table.add_column(column, justify="right" if column in {"rows", "score"} else "left")
@@ -76,11 +82,8 @@ def quality_table(target: QualityTarget, *, details: bool = False) -> Table:
             str(row["errors"]),
             str(row["warnings"]),
         )
-    if details:
-        for line in target.detail_lines():
-            table.add_row("", "", "", "", "", line, "", end_section=False)
     table.caption = target.caption()
     return table
 
 
-_NUMERIC = {"symbols", "read", "inserted", "unchanged", "rejected"}
+_NUMERIC = {"symbols", "read", "new", "kept", "bad"}

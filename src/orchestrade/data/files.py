@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from orchestrade.data.errors import DataFileError
-from orchestrade.domain import Market
+from orchestrade.domain import TIMEFRAME_SECONDS, Market
 
 FileKind = Literal["bars", "book"]
 
@@ -53,17 +53,10 @@ BOOK_COLUMNS = (
 )
 DATA_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 
-# Timeframe names and lengths in nanoseconds, shortest first.
 TIMEFRAME_NS: dict[str, int] = {
-    "1m": 60 * 10**9,
-    "5m": 5 * 60 * 10**9,
-    "15m": 15 * 60 * 10**9,
-    "30m": 30 * 60 * 10**9,
-    "1h": 3600 * 10**9,
-    "4h": 4 * 3600 * 10**9,
-    "1d": 86_400 * 10**9,
-    "1w": 7 * 86_400 * 10**9,
+    name: seconds * 10**9 for name, seconds in TIMEFRAME_SECONDS.items()
 }
+"""Timeframe names and lengths in nanoseconds, shortest first."""
 
 _TIME_NAMES = ("timestamp", "datetime", "date", "time")  # priority when exact columns agree
 _SYMBOL_NAMES = ("symbol", "ticker", "code", "name")

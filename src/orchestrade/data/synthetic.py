@@ -29,20 +29,13 @@ import pandas as pd
 
 from orchestrade.data.calendars import exchange_calendar, sessions
 from orchestrade.data.errors import DataError
-from orchestrade.domain import Instrument, InstrumentKind, Market
+from orchestrade.domain import Instrument, InstrumentKind, KrxTickRule, Market
 
 FloatArray = npt.NDArray[np.float64]
 
 KRX_DAILY_LIMIT = 0.30
-_KRX_TICKS = (  # (upper bound exclusive, tick) in KRW
-    (2_000.0, 1.0),
-    (5_000.0, 5.0),
-    (20_000.0, 10.0),
-    (50_000.0, 50.0),
-    (200_000.0, 100.0),
-    (500_000.0, 500.0),
-    (np.inf, 1_000.0),
-)
+_KRX_TICKS = tuple((float(upper), float(tick)) for upper, tick in KrxTickRule.table())
+"""(exclusive upper bound, tick) in KRW, from the domain's one KRX tick table."""
 _START_PRICE = {Market.KRX: (9.9, 1.0), Market.US: (4.0, 0.8), Market.CRYPTO: (3.0, 2.0)}
 """(mean, sd) of the log start price per market: ~20,000 KRW, ~55 USD, ~20 USDT."""
 

@@ -47,7 +47,15 @@ from orchestrade.domain.ids import (
     new_order_id,
 )
 from orchestrade.domain.instruments import Instrument, InstrumentKind
-from orchestrade.domain.market_data import TIMEFRAMES, Bar, BookLevel, OrderBook, Quote, Tick
+from orchestrade.domain.market_data import (
+    TIMEFRAME_SECONDS,
+    TIMEFRAMES,
+    Bar,
+    BookLevel,
+    OrderBook,
+    Quote,
+    Tick,
+)
 from orchestrade.domain.markets import Market
 from orchestrade.domain.orders import (
     ORDER_TRANSITIONS,
@@ -72,6 +80,7 @@ __all__ = [
     "EVENT_TYPES",
     "ORDER_TRANSITIONS",
     "TIMEFRAMES",
+    "TIMEFRAME_SECONDS",
     "Account",
     "AgentFailed",
     "AgentHeartbeat",

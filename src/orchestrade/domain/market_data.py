@@ -20,7 +20,19 @@ from orchestrade.domain.validation import (
     require_utc,
 )
 
-TIMEFRAMES: tuple[str, ...] = ("1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w")
+TIMEFRAME_SECONDS: dict[str, int] = {
+    "1m": 60,
+    "5m": 5 * 60,
+    "15m": 15 * 60,
+    "30m": 30 * 60,
+    "1h": 3600,
+    "4h": 4 * 3600,
+    "1d": 86_400,
+    "1w": 7 * 86_400,
+}
+"""Bar lengths the system stores, shortest first, in seconds."""
+
+TIMEFRAMES: tuple[str, ...] = tuple(TIMEFRAME_SECONDS)
 """Bar lengths the system knows, shortest first."""
 
 

@@ -103,6 +103,15 @@ class _BandedTickRule(TickRule):
                 return tick
         return self._TOP_TICK
 
+    @classmethod
+    def table(cls) -> tuple[tuple[Decimal, Decimal], ...]:
+        """The bands as (exclusive upper bound, tick), the last bound being infinity.
+
+        Vectorised code (synthetic data, the backtest kernel) builds its arrays from this so
+        the table is written down once.
+        """
+        return (*cls._BANDS, (Decimal("Infinity"), cls._TOP_TICK))
+
 
 @dataclass(frozen=True, slots=True)
 class KrxTickRule(_BandedTickRule):

@@ -56,12 +56,7 @@ class BarRepository:
             raise FrameError(f"bar frame lacks column(s) {', '.join(missing)}")
         if frame.empty:
             return UpsertCounts()
-        unknown = set(frame["symbol"].unique()) - set(instruments)
-        if unknown:
-            raise FrameError(f"no instrument details for symbol(s) {sorted(unknown)[:10]}")
-        ids = self._instruments.ensure(instruments.values())
-        by_symbol = {symbol: ids[(symbol, info.market)] for symbol, info in instruments.items()}
-        instrument_ids = frame["symbol"].map(by_symbol).to_numpy(dtype="int64")
+        instrument_ids = self._instruments.ids_of_rows(frame["symbol"], instruments)
         stamps = frame["timestamp"]
         if not isinstance(stamps.dtype, pd.DatetimeTZDtype) or stamps.isna().any():
             raise FrameError("bar timestamps must be datetime64[ns, UTC] with no NaT")

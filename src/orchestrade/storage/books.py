@@ -43,13 +43,9 @@ class BookRepository:
             raise FrameError(f"book frame lacks column(s) {', '.join(missing)}")
         if frame.empty:
             return UpsertCounts()
-        unknown = set(frame["symbol"].unique()) - set(instruments)
-        if unknown:
-            raise FrameError(f"no instrument details for symbol(s) {sorted(unknown)[:10]}")
-        ids = self._instruments.ensure(instruments.values())
-        by_symbol = {symbol: ids[(symbol, info.market)] for symbol, info in instruments.items()}
+        instrument_ids = self._instruments.ids_of_rows(frame["symbol"], instruments)
         columns = [
-            frame["symbol"].map(by_symbol).astype("int64").tolist(),
+            instrument_ids.tolist(),
             frame["exchange"].astype(str).tolist(),
             _ns(frame["timestamp"]),
             frame["msg_id"].astype("int64").tolist(),

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
 from sqlalchemy import Table, func, select, tuple_
 from sqlalchemy.engine import Connection
 
-from orchestrade.data.errors import AmbiguousSymbolError, UnknownSymbolError
+from orchestrade.data.errors import AmbiguousSymbolError, FrameError, UnknownSymbolError
 from orchestrade.data.files import InstrumentInfo
 from orchestrade.domain import Market
 from orchestrade.storage.tables import InstrumentRow
@@ -23,6 +26,21 @@ class InstrumentRepository:
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
+
+    def ids_of_rows(
+        self, symbols: pd.Series, instruments: Mapping[str, InstrumentInfo]
+    ) -> npt.NDArray[np.int64]:
+        """The instrument id of every row's symbol, creating instruments not yet known.
+
+        Raises:
+            FrameError: a symbol of the rows has no entry in `instruments`.
+        """
+        unknown = set(symbols.unique()) - set(instruments)
+        if unknown:
+            raise FrameError(f"no instrument details for symbol(s) {sorted(unknown)[:10]}")
+        ids = self.ensure(instruments.values())
+        by_symbol = {symbol: ids[(symbol, info.market)] for symbol, info in instruments.items()}
+        return np.asarray(symbols.map(by_symbol).to_numpy(dtype="int64"), dtype=np.int64)
 
     def ensure(self, instruments: Iterable[InstrumentInfo]) -> dict[tuple[str, Market], int]:
         """Create the instruments not yet known (a known one only gains a missing name).

@@ -1,0 +1,31 @@
+"""`orchestrade demo` runs end to end on embedded defaults, with no outside data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from orchestrade.cli.main import app
+
+
+def test_demo_builds_store_and_prints_quality_and_indicators(isolated_home: Path) -> None:
+    result = CliRunner().invoke(app, ["demo", "--days", "80"])
+
+    assert result.exit_code == 0, result.output
+    assert (isolated_home / "demo.db").exists()
+    assert "quality: store, krx 1d bars" in result.output
+    assert "quality: store, us 1d bars" in result.output
+    assert "latest indicators" in result.output
+    assert "SYN0001" in result.output
+    assert "SYNU0001" in result.output
+
+
+def test_demo_twice_reuses_the_store(isolated_home: Path) -> None:
+    runner = CliRunner()
+    runner.invoke(app, ["demo", "--days", "60"])
+
+    again = runner.invoke(app, ["demo", "--days", "60"])
+
+    assert again.exit_code == 0, again.output
+    assert "0 bars inserted" in again.output
