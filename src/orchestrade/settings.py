@@ -8,8 +8,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from orchestrade.domain.errors import OrchestradeError
+
+
+class SettingsError(OrchestradeError):
+    """A settings file or value is wrong: a human must fix it (names the file and field)."""
 
 
 def default_home() -> Path:
@@ -26,6 +33,42 @@ class StorageSettings(BaseModel):
     url: str = ""
 
 
+class RiskSettings(BaseModel):
+    """Pre-trade limits; the backtest kernel and the live risk engine read the same object.
+
+    Fractions are of equity (0.25 = 25%). `None` switches a limit off; `enabled=False`
+    switches them all off (`--risk none`).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    max_position_pct: float | None = Field(default=1.0, gt=0)
+    """Largest position in one symbol after the order, as a fraction of equity."""
+    max_open_positions: int | None = Field(default=None, ge=1)
+    """Most symbols held at once (portfolio-wide)."""
+    max_daily_loss_pct: float | None = Field(default=0.10, gt=0, le=1)
+    """Loss since the day's first equity beyond which no new position is opened that day."""
+    max_price_deviation_pct: float | None = Field(default=0.05, gt=0)
+    """Fat finger: an order price further than this from the last trade is refused."""
+    max_order_notional: float | None = Field(default=None, gt=0)
+    """Largest value of one order in the instrument's currency."""
+
+    @classmethod
+    def disabled(cls) -> RiskSettings:
+        """No limit at all (`--risk none`)."""
+        return cls(enabled=False)
+
+
+class RulesSettings(BaseModel):
+    """The trading desk's decision policy that both backtest and live orchestrator apply."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_confidence: float = Field(default=0.65, ge=0, le=1)
+    """Signals with a lower confidence are not traded."""
+
+
 class Settings(BaseSettings):
     """Process-wide configuration; env vars use the `ORCHESTRADE_` prefix and `__` nesting.
 
@@ -38,6 +81,8 @@ class Settings(BaseSettings):
 
     home: Path = Field(default_factory=default_home)
     storage: StorageSettings = StorageSettings()
+    risk: RiskSettings = RiskSettings()
+    rules: RulesSettings = RulesSettings()
 
     @property
     def database_url(self) -> str:
@@ -45,3 +90,33 @@ class Settings(BaseSettings):
         if self.storage.url:
             return self.storage.url
         return f"sqlite:///{self.home / 'orchestrade.db'}"
+
+
+def load_risk_settings(source: str | Path) -> RiskSettings:
+    """Read risk limits from a YAML or JSON file, or `none` for no limits.
+
+    Raises:
+        SettingsError: the file is missing, unreadable, or a field is unknown or out of range
+            (the message names the file and the field).
+    """
+    if str(source).lower() == "none":
+        return RiskSettings.disabled()
+    path = Path(source).expanduser()
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise SettingsError(f"{path}: cannot read risk settings: {error.strerror}") from error
+    except yaml.YAMLError as error:
+        raise SettingsError(f"{path}: not valid YAML or JSON: {error}") from error
+    if loaded is None:
+        loaded = {}
+    if not isinstance(loaded, dict):
+        raise SettingsError(f"{path}: risk settings must be a mapping of field: value")
+    try:
+        return RiskSettings.model_validate(loaded)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
+            for item in error.errors()
+        )
+        raise SettingsError(f"{path}: {problems}") from error
