@@ -1,0 +1,429 @@
+"""Compile a strategy spec to a streaming engine: one bar at a time, per symbol (live path).
+
+The engine keeps, per symbol, one incremental indicator per spec indicator and the
+previous bar's values (for crosses), and evaluates the conditions on plain floats with the
+same semantics, the same confidence arithmetic and the same reasons as the array form in
+`compiler`, so that a backtest and a live agent take the same decisions on the same bars.
+
+Indicators: SMA, EMA, RSI, MACD, BBANDS (SMA middle band), STOCH (SMA smoothing), ATR
+and OBV use the O(1) classes of `orchestrade.indicators.streaming`. Any other TA-Lib
+function keeps a bounded window of its inputs and calls the TA-Lib batch function on the
+window at every bar, taking the last value:
+
+* functions that only pick, compare or combine the values of their last ``lookback + 1``
+  bars (MIN, MAX, MIDPOINT, WILLR, AROON, MOM, ROC, ... see `EXACT_WINDOW`) keep exactly
+  that many bars, and their value is the batch value bit for bit;
+* every other function keeps ``41 * (lookback + 1)`` bars: the seed of a recursive
+  function (EMA- or Wilder-smoothed, e.g. ADX, KAMA) then weighs less than float64
+  resolution at the window's end, and running sums (WMA, CCI) are recomputed from the
+  window. Their values equal the full-history batch values to rounding (about 1e-12
+  relative) and exactly on integer-valued data such as KRX prices (tested on real data).
+
+An indicator reading another indicator starts once its input is defined, as TA-Lib skips
+leading NaNs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import talib as _talib_module
+
+from orchestrade.domain import Bar, Signal, SignalSide, StrategyId, Symbol
+from orchestrade.indicators import (
+    ATR,
+    EMA,
+    MACD,
+    OBV,
+    RSI,
+    SMA,
+    BollingerBands,
+    IndicatorError,
+    Stochastic,
+    describe,
+    lookback,
+    resolve_parameters,
+)
+from orchestrade.strategies.compiler import scalar_arithmetic
+from orchestrade.strategies.conditions import (
+    Arithmetic,
+    Between,
+    Comparison,
+    Condition,
+    Constant,
+    Cross,
+    Group,
+    Negation,
+    Operand,
+    ParameterRef,
+    Reference,
+    walk_conditions,
+)
+from orchestrade.strategies.errors import SpecError, StrategyError
+from orchestrade.strategies.spec import (
+    ConfidenceRule,
+    Indicator,
+    ParamValue,
+    StrategySpec,
+    default_confidence,
+    resolved_params,
+)
+
+_TALIB: Any = _talib_module  # untyped C extension
+NAN = float("nan")
+WINDOW_MARGIN = 40
+"""Extra window, in multiples of ``lookback + 1``, for functions without a streaming twin."""
+
+EXACT_WINDOW = frozenset(
+    {
+        "MIN",
+        "MAX",
+        "MININDEX",
+        "MAXINDEX",
+        "MINMAX",
+        "MINMAXINDEX",
+        "MIDPOINT",
+        "MIDPRICE",
+        "WILLR",
+        "AROON",
+        "AROONOSC",
+        "MOM",
+        "ROC",
+        "ROCP",
+        "ROCR",
+        "ROCR100",
+        "TRANGE",
+        "AVGPRICE",
+        "MEDPRICE",
+        "TYPPRICE",
+        "WCLPRICE",
+        "BOP",
+    }
+)
+"""Functions whose value is a pick or a closed formula of their last ``lookback + 1`` bars."""
+
+Values = dict[str, float]
+
+
+def compile_streaming(
+    spec: StrategySpec,
+    params: Mapping[str, ParamValue] | None = None,
+    *,
+    strategy_id: str | None = None,
+) -> StreamingSignalEngine:
+    """A streaming engine for `spec` with the given parameter overrides.
+
+    Raises:
+        ParameterError: a bad parameter override.
+        SpecError: an indicator rejected its parameters.
+    """
+    return StreamingSignalEngine(spec, params, strategy_id=strategy_id)
+
+
+class StreamingSignalEngine:
+    """Consumes bars one at a time (any number of symbols) and emits domain `Signal`s.
+
+    Each signal is stamped with the bar's start time and symbol, side BUY (entry) or SELL
+    (exit; it wins when both fire), the confidence and reasons of `spec`'s rules, the
+    bar's close as reference price, and `strategy_id` (the spec's name by default).
+    """
+
+    def __init__(
+        self,
+        spec: StrategySpec,
+        params: Mapping[str, ParamValue] | None = None,
+        *,
+        strategy_id: str | None = None,
+    ) -> None:
+        self.spec = spec.with_params(**params) if params else spec
+        self.strategy_id = StrategyId(strategy_id or self.spec.name)
+        self.reason_names = self.spec.reason_names
+        self._params = {name: float(value) for name, value in self.spec.values.items()}
+        self._feeds = [
+            (item, resolved_params(item, self.spec.values))
+            for item in self.spec.indicators.values()
+        ]
+        for indicator, params_ in self._feeds:
+            _make_feed(indicator, params_)  # fail now, not at the first bar
+        self._symbols: dict[str, _SymbolState] = {}
+
+    def update(self, bar: Bar) -> list[Signal]:
+        """Feed one bar; return the signal decided at its close (a list of zero or one)."""
+        signal = self.on_values(
+            bar.symbol,
+            bar.start,
+            float(bar.open),
+            float(bar.high),
+            float(bar.low),
+            float(bar.close),
+            float(bar.volume),
+        )
+        return [] if signal is None else [signal]
+
+    def on_values(
+        self,
+        symbol: str,
+        time: Any,
+        open: float,
+        high: float,
+        low: float,
+        close: float,
+        volume: float,
+    ) -> Signal | None:
+        """`update` from plain numbers; `time` is an aware UTC datetime (the bar start)."""
+        bar = (open, high, low, close, volume)
+        if not all(math.isfinite(value) for value in bar):
+            raise StrategyError(f"bar of {symbol!r} at {time} has a non-finite value: {bar}")
+        state = self._symbols.get(symbol)
+        if state is None:
+            state = _SymbolState(
+                [_make_feed(indicator, params) for indicator, params in self._feeds]
+            )
+            self._symbols[symbol] = state
+        values: Values = {"open": open, "high": high, "low": low, "close": close, "volume": volume}
+        for feed in state.feeds:
+            feed.update(values)
+        evaluator = _ScalarEvaluator(values, state.previous, self._params)
+        state.previous = values
+        spec = self.spec
+        if spec.exit is not None and evaluator.truth(spec.exit):
+            side, condition, rule = SignalSide.SELL, spec.exit, spec.exit_confidence
+        elif evaluator.truth(spec.entry):
+            side, condition, rule = SignalSide.BUY, spec.entry, spec.entry_confidence
+        else:
+            return None
+        confidence, reasons = _confidence(evaluator, condition, rule)
+        return Signal(
+            time=time,
+            symbol=Symbol(symbol),
+            side=side,
+            confidence=confidence,
+            strategy_id=self.strategy_id,
+            reasons=tuple(name for name in self.reason_names if name in reasons),
+            reference_price=Decimal(repr(close)),
+        )
+
+
+class _SymbolState:
+    __slots__ = ("feeds", "previous")
+
+    def __init__(self, feeds: list[_Feed]) -> None:
+        self.feeds = feeds
+        self.previous: Values | None = None
+
+
+class _Feed:
+    """One indicator of one symbol: reads its inputs from `values`, writes its outputs."""
+
+    def __init__(
+        self,
+        indicator: Indicator,
+        columns: Sequence[str],
+        step: Callable[[Sequence[float]], Sequence[float] | None],
+    ) -> None:
+        self._columns = list(columns)
+        self._step = step
+        self._names = [f"{indicator.id}.{output}" for output in indicator.outputs]
+        chosen = indicator.output or (indicator.outputs[0] if len(indicator.outputs) == 1 else None)
+        self._alias = None if chosen is None else (indicator.id, indicator.outputs.index(chosen))
+
+    def update(self, values: Values) -> None:
+        result = self._step([values[column] for column in self._columns])
+        outputs = [NAN] * len(self._names) if result is None else list(result)
+        for name, value in zip(self._names, outputs, strict=True):
+            values[name] = value
+        if self._alias is not None:
+            values[self._alias[0]] = outputs[self._alias[1]]
+
+
+def _make_feed(indicator: Indicator, params: Mapping[str, int | float | str]) -> _Feed:
+    info = describe(indicator.fn)
+    columns = [indicator.input] if indicator.input is not None else list(info.inputs)
+    twin = _twin(indicator.fn, {**info.parameters, **params})
+    if twin is not None:
+        return _Feed(indicator, columns, _skip_undefined(twin))
+    try:
+        size = lookback(indicator.fn, **params) + 1
+    except IndicatorError as error:
+        raise SpecError(f"{indicator.path}.params", str(error)) from None
+    return _Feed(indicator, columns, _window(indicator, params, info.inputs, size))
+
+
+def _twin(fn: str, params: Mapping[str, Any]) -> Callable[[Sequence[float]], Any] | None:
+    """The O(1) streaming twin of a TA-Lib call, as ``inputs -> outputs | None``."""
+    p = params
+    if fn == "SMA":
+        return _single(SMA(int(p["timeperiod"])).update)
+    if fn == "EMA":
+        return _single(EMA(int(p["timeperiod"])).update)
+    if fn == "RSI":
+        return _single(RSI(int(p["timeperiod"])).update)
+    if fn == "MACD":
+        macd = MACD(int(p["fastperiod"]), int(p["slowperiod"]), int(p["signalperiod"]))
+        return lambda inputs: macd.update(inputs[0])
+    if fn == "BBANDS" and int(p["matype"]) == 0:
+        bands = BollingerBands(int(p["timeperiod"]), float(p["nbdevup"]), float(p["nbdevdn"]))
+        return lambda inputs: bands.update(inputs[0])
+    if fn == "STOCH" and int(p["slowk_matype"]) == 0 and int(p["slowd_matype"]) == 0:
+        stoch = Stochastic(int(p["fastk_period"]), int(p["slowk_period"]), int(p["slowd_period"]))
+        return lambda inputs: stoch.update(inputs[0], inputs[1], inputs[2])
+    if fn == "ATR":
+        atr = ATR(int(p["timeperiod"]))
+        return _single_of_many(lambda i: atr.update(i[0], i[1], i[2]))
+    if fn == "OBV":
+        obv = OBV()
+        return _single_of_many(lambda i: obv.update(i[0], i[1]))
+    return None
+
+
+def _single(update: Callable[[float], float | None]) -> Callable[[Sequence[float]], Any]:
+    def step(inputs: Sequence[float]) -> tuple[float] | None:
+        value = update(inputs[0])
+        return None if value is None else (value,)
+
+    return step
+
+
+def _single_of_many(
+    update: Callable[[Sequence[float]], float | None],
+) -> Callable[[Sequence[float]], Any]:
+    def step(inputs: Sequence[float]) -> tuple[float] | None:
+        value = update(inputs)
+        return None if value is None else (value,)
+
+    return step
+
+
+def _skip_undefined(
+    step: Callable[[Sequence[float]], Any],
+) -> Callable[[Sequence[float]], Sequence[float] | None]:
+    """Feed the twin only once its inputs are defined (TA-Lib skips leading NaNs)."""
+
+    def guarded(inputs: Sequence[float]) -> Sequence[float] | None:
+        if any(math.isnan(value) for value in inputs):
+            return None
+        result = step(inputs)
+        return None if result is None else tuple(result)
+
+    return guarded
+
+
+def _window(
+    indicator: Indicator,
+    params: Mapping[str, int | float | str],
+    inputs: Sequence[str],
+    size: int,
+) -> Callable[[Sequence[float]], Sequence[float] | None]:
+    length = size if indicator.fn in EXACT_WINDOW else size + WINDOW_MARGIN * size
+    windows: list[deque[float]] = [deque(maxlen=length) for _ in inputs]
+    try:  # checked once here, so that each bar can call TA-Lib directly
+        resolved = resolve_parameters(describe(indicator.fn), params)
+    except IndicatorError as error:
+        raise SpecError(f"{indicator.path}.params", str(error)) from None
+    function = getattr(_TALIB, indicator.fn)
+
+    def step(values: Sequence[float]) -> Sequence[float] | None:
+        for window, value in zip(windows, values, strict=True):
+            window.append(value)
+        if len(windows[0]) < size:
+            return None
+        arrays = [np.fromiter(window, np.float64, len(window)) for window in windows]
+        result = function(*arrays, **resolved)
+        outputs = result if isinstance(result, tuple | list) else (result,)
+        return tuple(float(output[-1]) for output in outputs)
+
+    return step
+
+
+class _ScalarEvaluator:
+    """Evaluates conditions on one bar's floats (and the previous bar's, for crosses)."""
+
+    __slots__ = ("_now", "_params", "_previous", "_truth")
+
+    def __init__(self, now: Values, previous: Values | None, params: Mapping[str, float]) -> None:
+        self._now = now
+        self._previous = previous
+        self._params = params
+        self._truth: dict[int, bool] = {}
+
+    def truth(self, condition: Condition) -> bool:
+        known = self._truth.get(id(condition))
+        if known is not None:
+            return known
+        result = self._condition(condition)
+        self._truth[id(condition)] = result
+        return result
+
+    def _condition(self, condition: Condition) -> bool:
+        if isinstance(condition, Comparison):
+            left, right = self.value(condition.left), self.value(condition.right)
+            op = condition.op
+            if op == "gt":
+                return left > right
+            if op == "lt":
+                return left < right
+            if op == "ge":
+                return left >= right
+            return left <= right
+        if isinstance(condition, Cross):
+            if self._previous is None:
+                return False
+            now_left, now_right = self.value(condition.left), self.value(condition.right)
+            was_left = self.value(condition.left, self._previous)
+            was_right = self.value(condition.right, self._previous)
+            if condition.direction == "cross_above":
+                return now_left > now_right and was_left <= was_right
+            return now_left < now_right and was_left >= was_right
+        if isinstance(condition, Between):
+            x = self.value(condition.value)
+            return self.value(condition.low) <= x <= self.value(condition.high)
+        if isinstance(condition, Group):
+            parts = [self.truth(item) for item in condition.items]  # all evaluated: reasons
+            return all(parts) if condition.kind == "all" else any(parts)
+        assert isinstance(condition, Negation)
+        return not self.truth(condition.item)
+
+    def value(self, operand: Operand, values: Values | None = None) -> float:
+        if isinstance(operand, Constant):
+            return operand.value
+        if isinstance(operand, ParameterRef):
+            return self._params[operand.name]
+        if isinstance(operand, Reference):
+            return (self._now if values is None else values)[operand.key]
+        assert isinstance(operand, Arithmetic)
+        left = self.value(operand.left, values)
+        right = self.value(operand.right, values)
+        return scalar_arithmetic(operand.op, left, right)
+
+
+def _confidence(
+    evaluator: _ScalarEvaluator, condition: Condition, rule: ConfidenceRule
+) -> tuple[float, set[str]]:
+    shares = default_confidence(condition)
+    if rule.base is not None:
+        confidence = rule.base
+    elif shares is not None:
+        confidence = sum(evaluator.truth(item) for item in shares) / len(shares)
+    else:
+        confidence = 1.0
+    reasons = {
+        node.reason
+        for node in walk_conditions(condition)
+        if node.reason is not None and evaluator.truth(node)
+    }
+    for term in rule.terms:
+        if evaluator.truth(term.when):
+            confidence = confidence + term.add
+            if term.reason is not None:
+                reasons.add(term.reason)
+            reasons.update(
+                node.reason
+                for node in walk_conditions(term.when)
+                if node.reason is not None and evaluator.truth(node)
+            )
+    return min(max(confidence, 0.0), 1.0), reasons
