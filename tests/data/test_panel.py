@@ -114,3 +114,24 @@ def test_frame_to_panel_to_frame_round_trips_exactly(cells: dict[tuple[str, int]
     back = BarPanel.from_frame(frame.sample(frac=1, random_state=1)).to_frame()
 
     pd.testing.assert_frame_equal(back, frame)
+
+
+def test_select_keeps_chosen_symbols_in_order_and_time_window() -> None:
+    times = np.array(["2024-01-01", "2024-01-02", "2024-01-03"], dtype="datetime64[ns]")
+    close = np.array([[1.0, 2.0, 3.0], [10.0, np.nan, 30.0]])
+    panel = BarPanel(("A", "B"), times, close, close, close, close, close)
+
+    chosen = panel.select(["B", "A"], start=times[1], end=times[2])
+
+    assert chosen.symbols == ("B", "A")
+    np.testing.assert_array_equal(chosen.timestamps, times[1:])
+    np.testing.assert_array_equal(chosen.close, [[np.nan, 30.0], [2.0, 3.0]])
+
+
+def test_select_unknown_symbol_names_it() -> None:
+    times = np.array(["2024-01-01"], dtype="datetime64[ns]")
+    one = np.array([[1.0]])
+    panel = BarPanel(("A",), times, one, one, one, one, one)
+
+    with pytest.raises(FrameError, match="ZZZ"):
+        panel.select(["ZZZ"])

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from orchestrade.cli.backtest_command import backtest
 from orchestrade.cli.data_commands import data_app
 from orchestrade.cli.demo_command import demo
+from orchestrade.cli.sweep_command import sweep
 
 app = typer.Typer(
     name="orchestrade",
@@ -16,6 +18,8 @@ app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 app.command("demo")(demo)
+app.command("backtest")(backtest)
+app.command("sweep")(sweep)
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m orchestrade.cli.main`

@@ -49,6 +49,39 @@ class BarPanel:
                     f"{name} must be float64 shaped {shape}, got {array.dtype} {array.shape}"
                 )
 
+    def select(
+        self,
+        symbols: Sequence[str] | None = None,
+        start: np.datetime64 | None = None,
+        end: np.datetime64 | None = None,
+    ) -> BarPanel:
+        """The panel restricted to `symbols` (in the given order) and start <= time <= end.
+
+        Raises:
+            FrameError: a symbol is not in the panel (the message lists the unknown ones).
+        """
+        rows = np.arange(len(self.symbols))
+        chosen = self.symbols
+        if symbols is not None:
+            index = {symbol: row for row, symbol in enumerate(self.symbols)}
+            unknown = [symbol for symbol in symbols if symbol not in index]
+            if unknown:
+                raise FrameError(f"symbol(s) not in the data: {', '.join(unknown[:10])}")
+            rows = np.array([index[symbol] for symbol in symbols], dtype=np.intp)
+            chosen = tuple(symbols)
+        first = 0 if start is None else int(np.searchsorted(self.timestamps, start, "left"))
+        last = (
+            self.timestamps.size
+            if end is None
+            else int(np.searchsorted(self.timestamps, end, "right"))
+        )
+        window = slice(first, max(first, last))
+        return BarPanel(
+            chosen,
+            self.timestamps[window].copy(),
+            *(np.ascontiguousarray(getattr(self, name)[rows, window]) for name in PRICE_FIELDS),
+        )
+
     @classmethod
     def empty(cls) -> BarPanel:
         """A panel with no symbols and no times."""
