@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-BENCHMARKS = ("bench_store", "bench_indicators")
+BENCHMARKS = ("bench_store", "bench_indicators", "bench_backtest")
 
 
 def main() -> None:
