@@ -9,6 +9,8 @@ import numpy as np
 import typer
 from rich.table import Table
 
+from orchestrade.backtest.engine import Backtest
+from orchestrade.cli.backtest_command import result_table
 from orchestrade.cli.console import console, reports_user_errors
 from orchestrade.cli.tables import quality_table
 from orchestrade.data.importing import store_synthetic
@@ -21,6 +23,8 @@ from orchestrade.storage import LoadedBars, open_store
 
 DEMO_MARKETS = ((Market.KRX, 12, 1), (Market.US, 8, 2))
 """(market, number of symbols, seed offset) of the synthetic demo universe."""
+DEMO_STRATEGY = "sma_cross"
+"""The built-in strategy the demo backtests (with the live default rules and risk limits)."""
 
 
 @reports_user_errors
@@ -32,7 +36,7 @@ def demo(
         typer.Option("--db", help="Store URL (default: demo.db under ORCHESTRADE_HOME)."),
     ] = None,
 ) -> None:
-    """Generate a synthetic market into the embedded store, check its quality, show indicators."""
+    """Make a synthetic market, store it, check its quality, show indicators, backtest it."""
     settings = Settings()
     url = db or f"sqlite:///{settings.home / 'demo.db'}"
     console.rule("[bold]orchestrade demo")
@@ -49,7 +53,16 @@ def demo(
         for target in quality_of_store(store.bars, None, "1d"):
             console.print(quality_table(target))
         bars = store.load_bars(None, timeframe="1d")
+        markets = {info.symbol: info.market for info in store.list_instruments()}
     console.print(indicator_table(bars))
+    krx = [symbol for symbol in bars.panel.symbols if markets.get(symbol) is Market.KRX]
+    engine = Backtest(
+        bars.panel.select(krx), DEMO_STRATEGY, markets=markets, cash=10_000_000, fees=0.00015
+    )
+    result = engine.run()
+    console.print(result_table(result, f"{DEMO_STRATEGY} on the synthetic KRX universe"))
+    report = result.to_html(settings.home / "demo_report.html", title=f"demo: {DEMO_STRATEGY}")
+    console.print(f"HTML report: {report}")
     console.print(f"done in {time.perf_counter() - started:.1f} s")
 
 

@@ -1,0 +1,50 @@
+"""What the kernel needs from its inputs, as Protocols: any panel or signal object fits.
+
+`orchestrade.data.BarPanel` satisfies `PanelLike` and
+`orchestrade.strategies.arrays.SignalArrays` satisfies `SignalsLike`; the kernel reads the
+attributes only, so tests and callers may pass their own light objects.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+
+class PanelLike(Protocol):
+    """Aligned bars: float64 arrays shaped (n_symbols, n_times), NaN where there is no bar."""
+
+    @property
+    def symbols(self) -> tuple[str, ...]: ...
+    @property
+    def timestamps(self) -> np.ndarray: ...
+    @property
+    def open(self) -> np.ndarray: ...
+    @property
+    def high(self) -> np.ndarray: ...
+    @property
+    def low(self) -> np.ndarray: ...
+    @property
+    def close(self) -> np.ndarray: ...
+    @property
+    def volume(self) -> np.ndarray: ...
+
+
+class SignalsLike(Protocol):
+    """Long-only decisions taken at each bar's close (Contract 1, `SignalArrays`)."""
+
+    @property
+    def symbols(self) -> tuple[str, ...]: ...
+    @property
+    def timestamps(self) -> np.ndarray: ...
+    @property
+    def entries(self) -> np.ndarray: ...
+    @property
+    def exits(self) -> np.ndarray: ...
+    @property
+    def entry_confidence(self) -> np.ndarray: ...
+    @property
+    def entry_limit(self) -> np.ndarray | None: ...
+    @property
+    def entry_stop(self) -> np.ndarray | None: ...
