@@ -200,3 +200,9 @@ def test_corrupted_fields_never_escape_as_another_exception(
 def _filled_order(fill: Fill) -> Order:
     order = Order(fill.order_id, fill.symbol, fill.side, OrderType.MARKET, fill.quantity, T0)
     return order.with_status(OrderStatus.SUBMITTED).with_fill(fill)
+
+
+def test_msgpack_map_key_with_invalid_utf8_is_a_decode_error() -> None:
+    # Found by hypothesis: a one-entry map whose key is the lone byte 0x80.
+    with pytest.raises(MessageDecodeError):
+        MsgpackCodec().decode(b"\xde\x00\x01\xa1\x80")

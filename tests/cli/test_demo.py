@@ -19,7 +19,7 @@ def test_demo_builds_store_and_prints_quality_and_indicators(isolated_home: Path
     assert "latest indicators" in result.output
     assert "SYN0001" in result.output
     assert "SYNU0001" in result.output
-    assert "backtest: sma_cross on the synthetic KRX universe" in result.output
+    assert "backtest: sma_cross, synthetic KRX" in result.output
     assert (isolated_home / "demo_report.html").stat().st_size > 100_000
 
 

@@ -80,7 +80,7 @@ class _MsgspecCodec:
         """
         try:
             wire = self._envelope_decoder.decode(data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as error:
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as error:
             raise MessageDecodeError(f"{self.name} envelope is invalid: {error}") from error
         payload = self.decode_message(wire.payload, wire.type_name)
         try:
@@ -113,7 +113,7 @@ class _MsgspecCodec:
             raise MessageDecodeError(f"unknown message type {type_name!r}")
         try:
             message: Message = decoder.decode(data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as error:
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as error:
             raise MessageDecodeError(
                 f"{self.name} payload of {type_name} is invalid: {error}"
             ) from error

@@ -60,7 +60,7 @@ def demo(
         bars.panel.select(krx), DEMO_STRATEGY, markets=markets, cash=10_000_000, fees=0.00015
     )
     result = engine.run()
-    console.print(result_table(result, f"{DEMO_STRATEGY} on the synthetic KRX universe"))
+    console.print(result_table(result, f"{DEMO_STRATEGY}, synthetic KRX"))
     report = result.to_html(settings.home / "demo_report.html", title=f"demo: {DEMO_STRATEGY}")
     console.print(f"HTML report: {report}")
     console.print(f"done in {time.perf_counter() - started:.1f} s")
