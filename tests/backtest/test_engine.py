@@ -188,3 +188,18 @@ def test_files_with_different_timeframes_are_refused(tmp_path: Path) -> None:
 
     with pytest.raises(InputError, match="mix timeframes"):
         Backtest(tmp_path, "sma_cross")
+
+
+def test_krx_etfs_and_etns_are_exempt_from_the_sell_tax(tmp_path: Path) -> None:
+    frame = synthesize_market(3, 200, 3, market=Market.KRX).bars
+    names = {"SYN0001": "삼성전자", "SYN0002": "KODEX 200", "SYN0003": "TIGER 200 ETN"}
+    frame = frame.assign(code=frame.symbol, name=frame.symbol.map(names)).drop(columns="symbol")
+    path = tmp_path / "krx.csv"
+    frame.to_csv(path, index=False)
+
+    result = Backtest(path, "sma_cross", market="krx", risk="none", min_confidence=0).run()
+
+    sells = result.fills[result.fills.side == "sell"]
+    taxed = set(sells[sells.tax > 0].symbol)
+    assert taxed == {"SYN0001"}
+    assert set(sells.symbol) == {"SYN0001", "SYN0002", "SYN0003"}

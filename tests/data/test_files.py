@@ -14,12 +14,13 @@ from orchestrade.data.files import (
     BAR_COLUMNS,
     BOOK_COLUMNS,
     discover_files,
+    infer_instrument_kind,
     infer_market,
     infer_timeframe,
     parse_timestamps,
     read_market_file,
 )
-from orchestrade.domain import Market
+from orchestrade.domain import InstrumentKind, Market
 
 
 def write(path: Path, text: str) -> Path:
@@ -432,3 +433,21 @@ def test_the_whole_shared_folder_is_discovered(shared_data: Path) -> None:
 
     assert len(found) == len(EXPECTED) + 32
     assert all(p.name.endswith(".csv.gz") for p in found)
+
+
+@pytest.mark.parametrize(
+    ("symbol", "market", "name", "kind"),
+    [
+        ("005930", Market.KRX, "삼성전자", InstrumentKind.STOCK),
+        ("069500", Market.KRX, "KODEX 200", InstrumentKind.ETF),
+        ("360750", Market.KRX, "TIGER 미국S&P500", InstrumentKind.ETF),
+        ("Q520057", Market.KRX, "미래에셋 인버스 2X 코스닥150 선물 ETN", InstrumentKind.ETN),
+        ("005930", Market.KRX, None, InstrumentKind.STOCK),
+        ("BTCUSDT", Market.CRYPTO, None, InstrumentKind.CRYPTO_SPOT),
+        ("SPY", Market.US, "SPDR S&P 500", InstrumentKind.STOCK),
+    ],
+)
+def test_instrument_kind_is_inferred_from_code_and_name(
+    symbol: str, market: Market, name: str | None, kind: InstrumentKind
+) -> None:
+    assert infer_instrument_kind(symbol, market, name) is kind

@@ -16,7 +16,7 @@ from typing import Literal
 from orchestrade.backtest.costs import TICK_KINDS, market_conventions
 from orchestrade.backtest.errors import ConfigError
 from orchestrade.backtest.sizing import Sizing
-from orchestrade.domain import Market
+from orchestrade.domain import InstrumentKind, Market
 from orchestrade.settings import RiskSettings, RulesSettings
 
 Mode = Literal["isolated", "portfolio"]
@@ -153,10 +153,18 @@ class SimulationConfig:
         """This configuration with the orchestrator's decision policy (`min_confidence`)."""
         return dataclasses.replace(self, min_confidence=rules.min_confidence)
 
-    def with_markets(self, markets: Sequence[Market]) -> SimulationConfig:
+    def with_markets(
+        self, markets: Sequence[Market], kinds: Sequence[InstrumentKind] | None = None
+    ) -> SimulationConfig:
         """Per-symbol tick rule, lot size, price limit and sell tax from each symbol's market
-        (`orchestrade.backtest.costs.market_conventions`)."""
-        conventions = [market_conventions(market) for market in markets]
+        and product kind (`orchestrade.backtest.costs.market_conventions`; stocks when
+        `kinds` is None)."""
+        products = list(kinds) if kinds is not None else [InstrumentKind.STOCK] * len(markets)
+        if len(products) != len(markets):
+            raise ConfigError(f"{len(products)} kinds for {len(markets)} markets")
+        conventions = [
+            market_conventions(market, kind) for market, kind in zip(markets, products, strict=True)
+        ]
         return dataclasses.replace(
             self,
             tick_kind=tuple(c.tick_kind for c in conventions),

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from orchestrade.domain import KrxTickRule, Market, UsEquityTickRule
+from orchestrade.domain import InstrumentKind, KrxTickRule, Market, UsEquityTickRule
 
 KRX_SELL_TAX = 0.0020
 """Tax on the value of every KRX stock sale, as a fraction (0.20%).
@@ -55,12 +55,15 @@ class MarketConventions:
     sell_tax: float
 
 
-def market_conventions(market: Market) -> MarketConventions:
-    """KRX: KRX tick table, whole shares, ±30% band, KRX_SELL_TAX on sells (stocks; set 0
-    for ETFs). US: cents (Rule 612), whole shares, no band, no tax. Crypto: no grid,
-    quantities in steps of 1e-8, no band, no tax."""
+def market_conventions(
+    market: Market, kind: InstrumentKind = InstrumentKind.STOCK
+) -> MarketConventions:
+    """KRX: KRX tick table, whole shares, ±30% band, KRX_SELL_TAX on sells of stocks (ETFs
+    and ETNs are exempt from the securities transaction tax). US: cents (Rule 612), whole
+    shares, no band, no tax. Crypto: no grid, quantities in steps of 1e-8, no band, no tax."""
     if market is Market.KRX:
-        return MarketConventions("krx", 0.0, 1.0, 0.30, KRX_SELL_TAX)
+        exempt = kind in (InstrumentKind.ETF, InstrumentKind.ETN)
+        return MarketConventions("krx", 0.0, 1.0, 0.30, 0.0 if exempt else KRX_SELL_TAX)
     if market is Market.US:
         return MarketConventions("us", 0.0, 1.0, 0.0, 0.0)
     return MarketConventions("none", 0.0, 1e-8, 0.0, 0.0)

@@ -30,7 +30,7 @@ from orchestrade.backtest.results import BacktestResult
 from orchestrade.backtest.simulation_tables import simulation_tables
 from orchestrade.backtest.sizing import Sizing
 from orchestrade.backtest.tables import TOTAL_COLUMN
-from orchestrade.domain import Market
+from orchestrade.domain import InstrumentKind, Market
 from orchestrade.settings import RiskSettings, RulesSettings, load_risk_settings
 from orchestrade.strategies import (
     Strategy,
@@ -50,9 +50,10 @@ class Backtest:
     """A strategy on a fixed set of bars with fixed costs, runnable with many parameters.
 
     Options are keyword-only. `fees` is the commission as a fraction of traded value;
-    `tax` the sell-side transaction tax (None: each market's default, KRX's rate for KRX
-    symbols and 0 elsewhere); `risk` a `RiskSettings`, a YAML/JSON file or "none"
-    (default: the live defaults); `min_confidence` None means the live rules' default.
+    `tax` the sell-side transaction tax (None: each market's default: KRX's rate for KRX
+    stocks, 0 for KRX ETFs/ETNs (`kinds`, or inferred from names in files) and elsewhere);
+    `risk` a `RiskSettings`, a YAML/JSON file or "none" (default: the live defaults);
+    `min_confidence` None means the live rules' default.
     `load_seconds` adds time a caller spent reading the data before (reported in `timing`).
     """
 
@@ -75,11 +76,12 @@ class Backtest:
         min_confidence: float | None = None,
         market: Market | str | None = None,
         markets: Mapping[str, Market] | None = None,
+        kinds: Mapping[str, InstrumentKind] | None = None,
         position_allocation: float = 1.0,
         load_seconds: float = 0.0,
     ) -> None:
         started = time.perf_counter()
-        self._bars: PreparedBars = load_bar_data(data, market=market, markets=markets)
+        self._bars: PreparedBars = load_bar_data(data, market=market, markets=markets, kinds=kinds)
         self._load_seconds = load_seconds + time.perf_counter() - started
         self._strategy = _resolve_strategy(strategy)
         rules = RulesSettings(
@@ -99,7 +101,11 @@ class Backtest:
             latency_bars=latency_bars,
             position_allocation=position_allocation,
         )
-        config = base.with_markets(self._bars.markets).with_risk(_risk(risk)).with_rules(rules)
+        config = (
+            base.with_markets(self._bars.markets, self._bars.kinds)
+            .with_risk(_risk(risk))
+            .with_rules(rules)
+        )
         if tax is not None:
             config = dataclasses.replace(config, sell_tax=tax)
         self._config = config

@@ -19,9 +19,15 @@ import pandas as pd
 from orchestrade.backtest.errors import InputError
 from orchestrade.data.cleaning import clean_bars
 from orchestrade.data.errors import DataError
-from orchestrade.data.files import TIMEFRAME_NS, discover_files, infer_market, read_market_file
+from orchestrade.data.files import (
+    TIMEFRAME_NS,
+    discover_files,
+    infer_instrument_kind,
+    infer_market,
+    read_market_file,
+)
 from orchestrade.data.panel import BarPanel
-from orchestrade.domain import Market
+from orchestrade.domain import InstrumentKind, Market
 
 BarData = BarPanel | pd.DataFrame | str | Path | Sequence[str | Path] | Any
 """Anything `load_bar_data` accepts."""
@@ -34,6 +40,7 @@ class PreparedBars:
     panel: BarPanel
     markets: tuple[Market, ...]
     timeframe: str
+    kinds: tuple[InstrumentKind, ...]
 
     @property
     def bar_count(self) -> int:
@@ -46,6 +53,7 @@ def load_bar_data(
     *,
     market: Market | str | None = None,
     markets: Mapping[str, Market] | None = None,
+    kinds: Mapping[str, InstrumentKind] | None = None,
 ) -> PreparedBars:
     """Turn `data` into a `PreparedBars`.
 
@@ -53,12 +61,15 @@ def load_bar_data(
         data: a BarPanel, an object with `.panel`, a long bar frame, or file/folder paths.
         market: the market of every symbol (overrides what files or symbols suggest).
         markets: the market of some symbols (e.g. from the store's instruments).
+        kinds: the product kind of some symbols; others are inferred from file names
+            (`orchestrade.data.files.infer_instrument_kind`), else stocks.
 
     Raises:
         InputError: no bars, unreadable files, or an unknown kind of data.
     """
     forced = Market(market) if market is not None else None
     known: dict[str, Market] = dict(markets or {})
+    products: dict[str, InstrumentKind] = dict(kinds or {})
     attached = getattr(data, "panel", None)
     panel: BarPanel
     if isinstance(data, BarPanel):
@@ -71,8 +82,9 @@ def load_bar_data(
         isinstance(data, Sequence) and all(isinstance(item, str | Path) for item in data)
     ):
         paths = [data] if isinstance(data, str | Path) else list(data)
-        panel, file_markets = _panel_from_files(paths, forced)
+        panel, file_markets, file_kinds = _panel_from_files(paths, forced)
         known = {**file_markets, **known}
+        products = {**file_kinds, **products}
     else:
         raise InputError(
             "data must be a BarPanel, loaded bars, a bar DataFrame or file/folder paths, "
@@ -83,7 +95,11 @@ def load_bar_data(
     symbol_markets = tuple(
         forced or known.get(symbol) or infer_market(symbol) for symbol in panel.symbols
     )
-    return PreparedBars(panel, symbol_markets, infer_panel_timeframe(panel))
+    symbol_kinds = tuple(
+        products.get(symbol) or infer_instrument_kind(symbol, symbol_market)
+        for symbol, symbol_market in zip(panel.symbols, symbol_markets, strict=True)
+    )
+    return PreparedBars(panel, symbol_markets, infer_panel_timeframe(panel), symbol_kinds)
 
 
 def infer_panel_timeframe(panel: BarPanel) -> str:
@@ -109,12 +125,13 @@ def _panel_from_frame(frame: pd.DataFrame) -> BarPanel:
 
 def _panel_from_files(
     paths: Sequence[str | Path], market: Market | None
-) -> tuple[BarPanel, dict[str, Market]]:
+) -> tuple[BarPanel, dict[str, Market], dict[str, InstrumentKind]]:
     files = discover_files(paths)
     if not files:
         raise InputError(f"no CSV, CSV.gz or Parquet files in {', '.join(map(str, paths))}")
     frames = []
     markets: dict[str, Market] = {}
+    kinds: dict[str, InstrumentKind] = {}
     timeframes: dict[str, str] = {}
     try:
         for path in files:
@@ -123,11 +140,17 @@ def _panel_from_files(
                 raise InputError(f"{path}: order-book files cannot be backtested")
             frames.append(market_file.frame)
             markets.update(market_file.markets)
+            kinds.update(
+                {
+                    symbol: infer_instrument_kind(symbol, info.market, info.name)
+                    for symbol, info in market_file.instruments.items()
+                }
+            )
             timeframes[str(path)] = market_file.timeframe or "1d"
         if len(set(timeframes.values())) > 1:
             listing = ", ".join(f"{Path(p).name}={tf}" for p, tf in timeframes.items())
             raise InputError(f"files mix timeframes ({listing}); backtest one at a time")
         clean, _rejected = clean_bars(pd.concat(frames, ignore_index=True))
-        return BarPanel.from_frame(clean), markets
+        return BarPanel.from_frame(clean), markets, kinds
     except DataError as error:
         raise InputError(str(error)) from error

@@ -16,8 +16,9 @@ from orchestrade.backtest.errors import InputError
 from orchestrade.backtest.results import BacktestResult
 from orchestrade.cli.console import console, reports_user_errors
 from orchestrade.cli.options import open_database
+from orchestrade.data.files import infer_instrument_kind
 from orchestrade.data.panel import BarPanel
-from orchestrade.domain import Market
+from orchestrade.domain import InstrumentKind, Market
 from orchestrade.settings import Settings
 
 StrategyOption = Annotated[
@@ -145,7 +146,7 @@ def make_backtest(
 ) -> Backtest:
     """The `Backtest` the shared command-line options describe (backtest and sweep)."""
     started = time.perf_counter()
-    bars, markets = load_bars_option(data, symbols, start, end, timeframe, market)
+    bars, markets, kinds = load_bars_option(data, symbols, start, end, timeframe, market)
     load_seconds = time.perf_counter() - started
     slippage_bps, slippage_range = parse_slippage(slippage)
     return Backtest(
@@ -165,6 +166,7 @@ def make_backtest(
         min_confidence=min_confidence,
         market=market,
         markets=markets,
+        kinds=kinds,
         load_seconds=load_seconds,
     )
 
@@ -176,8 +178,9 @@ def load_bars_option(
     end: str | None,
     timeframe: str,
     market: Market | None,
-) -> tuple[BarPanel, dict[str, Market]]:
-    """The bars `--data` names (files, a database URL or the default store), filtered."""
+) -> tuple[BarPanel, dict[str, Market], dict[str, InstrumentKind]]:
+    """The bars `--data` names (files, a database URL or the default store), filtered,
+    with the market and product kind of each symbol."""
     wanted = [s.strip() for s in symbols.split(",") if s.strip()] if symbols else None
     if data is not None and "://" not in data:
         from orchestrade.backtest.inputs import load_bar_data
@@ -185,12 +188,24 @@ def load_bars_option(
         prepared = load_bar_data(Path(data).expanduser(), market=market)
         panel = prepared.panel.select(wanted, _time(start, "start"), _time(end, "end", True))
         markets = dict(zip(prepared.panel.symbols, prepared.markets, strict=True))
-        return panel, {symbol: markets[symbol] for symbol in panel.symbols}
+        kinds = dict(zip(prepared.panel.symbols, prepared.kinds, strict=True))
+        return (
+            panel,
+            {symbol: markets[symbol] for symbol in panel.symbols},
+            {symbol: kinds[symbol] for symbol in panel.symbols},
+        )
     with open_database(data or Settings().database_url) as store:
         loaded = store.load_bars(wanted, start, end, timeframe, market=market)
         instruments = store.list_instruments(market)
-    known = {info.symbol: info.market for info in instruments}
-    return loaded.panel, {s: known[s] for s in loaded.panel.symbols if s in known}
+    known = {info.symbol: info for info in instruments if info.symbol in loaded.panel.symbols}
+    return (
+        loaded.panel,
+        {symbol: info.market for symbol, info in known.items()},
+        {
+            symbol: infer_instrument_kind(symbol, info.market, info.name)
+            for symbol, info in known.items()
+        },
+    )
 
 
 def parse_params(text: str | None) -> dict[str, Any]:

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from orchestrade.data.errors import DataFileError
-from orchestrade.domain import TIMEFRAME_SECONDS, Market
+from orchestrade.domain import TIMEFRAME_SECONDS, InstrumentKind, Market
 
 FileKind = Literal["bars", "book"]
 
@@ -199,6 +199,59 @@ def infer_market(symbol: str) -> Market:
     if _CRYPTO_PAIR.fullmatch(text):
         return Market.CRYPTO
     return Market.US
+
+
+def infer_instrument_kind(symbol: str, market: Market, name: str | None = None) -> InstrumentKind:
+    """Guess the product type, which decides taxes and quantity rules.
+
+    * CRYPTO: spot (perpetuals are named explicitly by their feeds).
+    * KRX: an ETN when the code starts with a letter ``Q`` or the name says ETN; an ETF when
+      the name starts with a Korean ETF brand (KODEX, TIGER, ARIRANG, KBSTAR, RISE, ACE, SOL,
+      HANARO, KOSEF, PLUS, ...); else a stock. Without a name a KRX code is a stock.
+    * US: a stock (ETFs are taxed and traded alike there).
+    """
+    if market is Market.CRYPTO:
+        return InstrumentKind.CRYPTO_SPOT
+    if market is Market.KRX:
+        label = (name or "").strip().upper()
+        if symbol.upper().startswith("Q") or "ETN" in label:
+            return InstrumentKind.ETN
+        if label.split(" ", 1)[0] in _KRX_ETF_BRANDS:
+            return InstrumentKind.ETF
+    return InstrumentKind.STOCK
+
+
+_KRX_ETF_BRANDS = frozenset(
+    {
+        "KODEX",
+        "TIGER",
+        "ARIRANG",
+        "KBSTAR",
+        "RISE",
+        "ACE",
+        "SOL",
+        "HANARO",
+        "KOSEF",
+        "PLUS",
+        "KINDEX",
+        "TIMEFOLIO",
+        "KIWOOM",
+        "WOORI",
+        "WON",
+        "BNK",
+        "FOCUS",
+        "TREX",
+        "MASTER",
+        "HK",
+        "UNICORN",
+        "DAISHIN343",
+        "1Q",
+        "HEROES",
+        "ITF",
+        "TRUSTON",
+        "MIGHTY",
+    }
+)
 
 
 def infer_timeframe(symbols: pd.Series, timestamps: pd.Series) -> str:
