@@ -23,7 +23,7 @@ def test_readme_python_example_runs(shared_data: Path, capsys: pytest.CaptureFix
     krx = shared_data / "krx"
     with open_store(Settings().database_url) as store:
         import_paths([krx / "005930.csv.gz", krx / "000660.csv.gz"], store, "krx")
-    (example,) = python_blocks()
+    example = python_blocks()[0]
 
     exec(compile(example, str(README), "exec"), {})
 
@@ -31,3 +31,16 @@ def test_readme_python_example_runs(shared_data: Path, capsys: pytest.CaptureFix
     assert "(2, " in printed  # panel shape: 2 symbols x timestamps
     assert "sma_20" in printed
     assert "bb_upper_20_2" in printed
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_readme_backtest_example_runs(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    example = python_blocks()[1].replace("~/data/krx/", str(shared_data / "krx"))
+
+    exec(compile(example, str(README), "exec"), {})
+
+    assert (tmp_path / "report.html").stat().st_size > 100_000
