@@ -203,3 +203,13 @@ def test_krx_etfs_and_etns_are_exempt_from_the_sell_tax(tmp_path: Path) -> None:
     taxed = set(sells[sells.tax > 0].symbol)
     assert taxed == {"SYN0001"}
     assert set(sells.symbol) == {"SYN0001", "SYN0002", "SYN0003"}
+
+
+def test_backtest_survives_pickling_for_remote_workers(synthetic_frame: pd.DataFrame) -> None:
+    import pickle
+
+    engine = Backtest(synthetic_frame, "sma_cross", **REFERENCE)
+
+    copy = pickle.loads(pickle.dumps(engine))
+
+    assert copy.evaluate(fast=7).to_dict() == engine.evaluate(fast=7).to_dict()

@@ -111,6 +111,32 @@ class Backtest:
         self._config = config
         self._risk = _risk(risk)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable state (Ray workers): a spec travels as its JSON document.
+
+        A Strategy class travels by reference, so it must be importable by the worker.
+        """
+        strategy: Any = self._strategy
+        if isinstance(strategy, StrategySpec):
+            strategy = {"spec_document": strategy.to_dict()}
+        return {
+            "bars": self._bars,
+            "load_seconds": self._load_seconds,
+            "strategy": strategy,
+            "config": self._config,
+            "risk": self._risk,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        strategy = state["strategy"]
+        if isinstance(strategy, dict):
+            strategy = load_spec(strategy["spec_document"])
+        self._bars = state["bars"]
+        self._load_seconds = state["load_seconds"]
+        self._strategy = strategy
+        self._config = state["config"]
+        self._risk = state["risk"]
+
     @property
     def bars(self) -> PreparedBars:
         """The aligned bars, their markets and timeframe."""

@@ -3,7 +3,10 @@
 A sweep scores every parameter set of a grid by one whole-account metric. The local
 executor forks one worker per core: the workers inherit the loaded bars and the compiled
 kernel from the parent (which runs the first combination itself, so compilation happens
-once), and send back only parameters and metrics.
+once), and send back only parameters and metrics. The Ray executor puts the backtest in
+Ray's object store once and runs chunks of the grid as Ray tasks, on a local Ray started
+for the sweep (all cores) or on the cluster at `address` (whose workers must have
+orchestrade installed, `pip install orchestrade[ray]`).
 
 Walk-forward with TRAIN:TEST bars: fold k trains on bars [k*TEST, k*TEST + TRAIN) (the
 best parameters by the metric there) and is scored out of sample on the next TEST bars.
@@ -19,6 +22,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,27 +130,33 @@ def run_sweep(
     workers: int | None = None,
     walk_forward: tuple[int, int] | None = None,
     progress: Progress | None = None,
+    address: str | None = None,
 ) -> SweepResult:
     """Score every parameter set of `grid`; with `walk_forward`, also run the folds.
 
+    Args:
+        executor: "local" (forked processes, one per core or `workers`) or "ray".
+        address: the Ray cluster to join ("auto", "ray://host:10001", ...); None starts a
+            local Ray for the sweep and stops it afterwards.
+
     Raises:
-        InputError: an empty grid, an unknown metric or executor, or folds that do not fit.
+        InputError: an empty grid, an unknown metric or executor, folds that do not fit,
+            or Ray asked for but not installed.
     """
     if not grid:
         raise InputError("the parameter grid is empty")
     if metric not in Metrics.__dataclass_fields__:
         known = ", ".join(Metrics.__dataclass_fields__)
         raise InputError(f"unknown metric {metric!r}; choose one of {known}")
-    if executor != "local":
-        raise InputError(
-            f"executor {executor!r} is not available; use local (Ray is not implemented yet)"
-        )
+    if executor not in ("local", "ray"):
+        raise InputError(f"executor must be local or ray, got {executor!r}")
     started = time.perf_counter()
-    scored = _score_all(backtest, list(grid), None, workers, progress)
-    runs = tuple(sorted(scored, key=lambda run: run.score(metric), reverse=True))
-    folds: tuple[WalkForwardFold, ...] = ()
-    if walk_forward is not None:
-        folds = tuple(_walk_forward(backtest, list(grid), metric, walk_forward, workers))
+    with _executor(executor, backtest, workers, address) as score:
+        scored = score(list(grid), None, progress)
+        runs = tuple(sorted(scored, key=lambda run: run.score(metric), reverse=True))
+        folds: tuple[WalkForwardFold, ...] = ()
+        if walk_forward is not None:
+            folds = tuple(_walk_forward(backtest, list(grid), metric, walk_forward, score))
     return SweepResult(metric, runs, time.perf_counter() - started, executor, folds)
 
 
@@ -162,12 +172,67 @@ def parse_walk_forward(text: str) -> tuple[int, int]:
     return sizes
 
 
+Scorer = Callable[[list[Params], tuple[int, int] | None, Progress | None], list[SweepRun]]
+"""Evaluates a grid (over a bar window) and reports progress."""
+
+
+@contextmanager
+def _executor(
+    kind: str, backtest: Backtest, workers: int | None, address: str | None
+) -> Iterator[Scorer]:
+    if kind == "local":
+        yield lambda grid, window, progress: _score_all(backtest, grid, window, workers, progress)
+        return
+    try:
+        import ray
+    except ImportError:
+        raise InputError("the ray executor needs Ray: pip install 'orchestrade[ray]'") from None
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(
+            address=address,
+            num_cpus=workers if address is None else None,
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+        )
+    try:
+        shared = ray.put(backtest)
+        remote = ray.remote(_evaluate_remote)
+        resources: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]
+        count = max(1, int(resources.get("CPU", 1)))
+
+        def score(
+            grid: list[Params], window: tuple[int, int] | None, progress: Progress | None
+        ) -> list[SweepRun]:
+            pending = [remote.remote(shared, chunk, window) for chunk in _chunks(grid, count * 4)]
+            results: list[SweepRun] = []
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                results.extend(ray.get(done[0]))
+                if progress is not None:
+                    progress(len(results), len(grid))
+            return results
+
+        yield score
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def _evaluate_remote(
+    backtest: Backtest, chunk: list[Params], window: tuple[int, int] | None
+) -> list[SweepRun]:
+    """A Ray task: score one chunk of the grid on the backtest from the object store."""
+    return [SweepRun(params, backtest.evaluate(window, **params).to_dict()) for params in chunk]
+
+
 def _walk_forward(
     backtest: Backtest,
     grid: list[Params],
     metric: str,
     sizes: tuple[int, int],
-    workers: int | None,
+    score: Scorer,
 ) -> Iterator[WalkForwardFold]:
     train, test = sizes
     times = backtest.bars.panel.timestamps
@@ -178,7 +243,7 @@ def _walk_forward(
     for start in range(0, len(times) - train - test + 1, test):
         in_window = (start, start + train)
         out_window = (start + train, start + train + test)
-        scored = _score_all(backtest, grid, in_window, workers, None)
+        scored = score(grid, in_window, None)
         best = max(scored, key=lambda run: run.score(metric))
         outside = backtest.evaluate(out_window, **best.params).to_dict()
         yield WalkForwardFold(

@@ -47,7 +47,12 @@ def sweep(
     walk_forward: Annotated[
         str | None, typer.Option("--walk-forward", help="TRAIN:TEST bar counts, e.g. 500:100.")
     ] = None,
-    executor: Annotated[str, typer.Option("--executor", help="local (all cores).")] = "local",
+    executor: Annotated[
+        str, typer.Option("--executor", help="local (all cores) or ray.")
+    ] = "local",
+    address: Annotated[
+        str | None, typer.Option("--address", help="Ray cluster address (default: local Ray).")
+    ] = None,
     workers: Annotated[int | None, typer.Option("--workers", min=1)] = None,
     metric: Annotated[str, typer.Option("--metric", help="Metric to maximise.")] = "sharpe_ratio",
     top: Annotated[int, typer.Option("--top", min=1, help="Rows in the results table.")] = 10,
@@ -111,6 +116,7 @@ def sweep(
             executor=executor,
             workers=workers,
             walk_forward=folds,
+            address=address,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     console.print(sweep_table(result, top))
