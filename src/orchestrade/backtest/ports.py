@@ -1,5 +1,7 @@
 """What the kernel needs from its inputs, as Protocols: any panel or signal object fits.
 
+`PanelLike` is the strategies package's (one definition of aligned price arrays).
+
 `orchestrade.data.BarPanel` satisfies `PanelLike` and
 `orchestrade.strategies.arrays.SignalArrays` satisfies `SignalsLike`; the kernel reads the
 attributes only, so tests and callers may pass their own light objects.
@@ -11,24 +13,9 @@ from typing import Protocol
 
 import numpy as np
 
+from orchestrade.strategies.ports import PanelLike
 
-class PanelLike(Protocol):
-    """Aligned bars: float64 arrays shaped (n_symbols, n_times), NaN where there is no bar."""
-
-    @property
-    def symbols(self) -> tuple[str, ...]: ...
-    @property
-    def timestamps(self) -> np.ndarray: ...
-    @property
-    def open(self) -> np.ndarray: ...
-    @property
-    def high(self) -> np.ndarray: ...
-    @property
-    def low(self) -> np.ndarray: ...
-    @property
-    def close(self) -> np.ndarray: ...
-    @property
-    def volume(self) -> np.ndarray: ...
+__all__ = ["PanelLike", "SignalsLike"]
 
 
 class SignalsLike(Protocol):
