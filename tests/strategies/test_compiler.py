@@ -19,7 +19,7 @@ from orchestrade.strategies import (
     compile_signals,
     load_spec,
 )
-from orchestrade.strategies.compiler import previous_bars
+from orchestrade.strategies.reference import previous_bars
 
 from .conftest import make_panel
 

@@ -193,11 +193,24 @@ def _require(name: str, array: object, dtype: type[np.generic], shape: tuple[int
         )
 
 
+SCAN_CELLS = 1 << 20
+"""From this many cells on, a confidence array is checked in one compiled pass (see
+`confidence_check`); smaller ones with numpy, which does not need numba to be imported."""
+
+
 def _require_confidence(name: str, confidence: np.ndarray, signals: np.ndarray) -> None:
     if confidence.size == 0:
         return
-    low, high = np.fmin.reduce(confidence, axis=None), np.fmax.reduce(confidence, axis=None)
-    if low < 0.0 or high > 1.0:
+    if confidence.size >= SCAN_CELLS:
+        # Imported here: numba is loaded only by those who build large arrays.
+        from orchestrade.strategies.confidence_check import confidence_faults
+
+        outside, missing = confidence_faults(confidence.ravel(), signals.ravel())
+    else:
+        low, high = np.fmin.reduce(confidence, axis=None), np.fmax.reduce(confidence, axis=None)
+        outside = bool(low < 0.0 or high > 1.0)
+        missing = bool(np.isnan(confidence[signals]).any())
+    if outside:
         raise SignalArraysError(f"{name} must be within [0, 1] or NaN")
-    if np.isnan(confidence[signals]).any():
+    if missing:
         raise SignalArraysError(f"{name} must be within [0, 1] on every signal bar")

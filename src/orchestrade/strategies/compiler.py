@@ -1,17 +1,25 @@
 """Compile a strategy spec to signal arrays over a whole panel at once (the backtest path).
 
+Each symbol's bars are packed end to end (`PackedBars`: the panel's cells that have a
+close, row after row, in time order), so a symbol's previous bar is simply the packed
+bar before it and no work is spent on the cells of a panel where a symbol has no bar.
 Indicators are computed per symbol with `orchestrade.indicators` on the bars the symbol
-has (a panel row's NaN gaps are squeezed out first and the results scattered back), so a
-symbol that starts late, or misses a session, is computed exactly as a stream of its own
-bars would be. Conditions are then evaluated with numpy over (symbols, times) with the
-semantics of `conditions`; confidence and reasons follow the rules in `spec`.
+has, so a symbol that starts late, or misses a session, is computed exactly as a stream of
+its own bars would be. Conditions are then evaluated with numpy over the packed bars with
+the semantics of `conditions`; confidence and reasons follow the rules in `spec` and are
+computed on the signal bars only; the results are scattered into (symbols, times) arrays.
+The panel is compiled in blocks of whole rows (`BLOCK_CELLS`) so that each block's arrays
+stay in the CPU cache from the indicators to the scatter.
 A bar without data never carries a signal. When entry and exit fire on the same bar the
-exit wins and the entry is cleared.
+exit wins and the entry is cleared. `reference.reference_signals` computes the same
+arrays over dense (symbols, times) arrays; the tests hold the two equal.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -49,7 +57,14 @@ from orchestrade.strategies.spec import (
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+IndexArray = npt.NDArray[np.intp]
 Value = FloatArray | float
+Columns = slice | IndexArray
+
+
+BLOCK_CELLS = 1 << 18
+"""About how many panel cells (whole symbols' rows) are compiled together: a block's
+arrays stay in the CPU cache, and its scratch memory is reused by the next block."""
 
 
 def compile_signals(
@@ -59,7 +74,8 @@ def compile_signals(
 
     Args:
         spec: a loaded strategy spec.
-        panel: aligned OHLCV arrays (a `BarPanel` or anything shaped like `PanelLike`).
+        panel: aligned OHLCV arrays (a `BarPanel` or anything shaped like `PanelLike`),
+            NaN in every field where a symbol has no bar.
         params: parameter overrides (see `StrategySpec.with_params`).
 
     Raises:
@@ -69,50 +85,99 @@ def compile_signals(
     """
     if params:
         spec = spec.with_params(**params)
-    fields, present = panel_fields(panel, fields_read(spec))
-    series = indicator_series(spec, fields, present)
-    evaluator = ArrayEvaluator(series, present, spec.values)
-    bits = {name: 1 << i for i, name in enumerate(spec.reason_names)}
-    shape = present.shape
-    entry_confidence = np.full(shape, np.nan)
-    exit_confidence = np.full(shape, np.nan)
-    reasons = np.zeros(shape, dtype=np.int64)
-    entries = evaluator.truth(spec.entry) & present
-    if spec.exit is not None:
-        exits = evaluator.truth(spec.exit) & present
-        entries &= ~exits
-    else:
-        exits = np.zeros(shape, dtype=np.bool_)
-    # Confidence and reasons are computed on the (few) signal cells only.
-    for fired, condition, rule, confidence in (
-        (entries, spec.entry, spec.entry_confidence, entry_confidence),
-        (exits, spec.exit, spec.exit_confidence, exit_confidence),
-    ):
-        if condition is None:
-            continue
-        cells = np.flatnonzero(fired)
-        values, masks = _scores(evaluator, condition, rule, bits, cells)
-        confidence.ravel()[cells] = values
-        reasons.ravel()[cells] = masks
-    entry_limit = entry_stop = None
-    if spec.order.type != "market":
-        prices = np.where(entries, fields["close"] * (1.0 + spec.order.offset), np.nan)
-        if spec.order.type == "limit":
-            entry_limit = prices
-        else:
-            entry_stop = prices
+    fields = panel_arrays(panel)
+    needed = fields_read(spec)
+    shape = fields["close"].shape
+    out = _Signals(
+        entries=np.zeros(shape, dtype=np.bool_),
+        exits=np.zeros(shape, dtype=np.bool_),
+        entry_confidence=np.empty(shape),  # NaN block by block, see _compile_block
+        exit_confidence=np.empty(shape),
+        reasons=np.zeros(shape, dtype=np.int64),
+        entry_price=None if spec.order.type == "market" else np.empty(shape),
+    )
+    step = max(1, BLOCK_CELLS // max(1, shape[1]))
+    for first in range(0, shape[0], step):
+        rows = slice(first, first + step)
+        block = {name: values[rows] for name, values in fields.items()}
+        present = bars_present(block, needed, panel, first)
+        _compile_block(spec, block, PackedBars(present), out.rows(rows))
     return SignalArrays(
         symbols=tuple(str(symbol) for symbol in panel.symbols),
         timestamps=np.asarray(panel.timestamps, dtype="datetime64[ns]"),
-        entries=entries,
-        exits=exits,
-        entry_confidence=entry_confidence,
-        exit_confidence=exit_confidence,
-        reasons=reasons,
+        entries=out.entries,
+        exits=out.exits,
+        entry_confidence=out.entry_confidence,
+        exit_confidence=out.exit_confidence,
+        reasons=out.reasons,
         reason_names=spec.reason_names,
-        entry_limit=entry_limit,
-        entry_stop=entry_stop,
+        entry_limit=out.entry_price if spec.order.type == "limit" else None,
+        entry_stop=out.entry_price if spec.order.type == "stop" else None,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Signals:
+    """The (symbols, times) arrays `compile_signals` fills; `entry_price` is the limit or
+    stop price of the entry orders (None for market orders)."""
+
+    entries: BoolArray
+    exits: BoolArray
+    entry_confidence: FloatArray
+    exit_confidence: FloatArray
+    reasons: npt.NDArray[np.int64]
+    entry_price: FloatArray | None
+
+    def rows(self, rows: slice) -> _Signals:
+        """Views of the rows `rows` (contiguous: whole rows of C-ordered arrays)."""
+        return _Signals(
+            self.entries[rows],
+            self.exits[rows],
+            self.entry_confidence[rows],
+            self.exit_confidence[rows],
+            self.reasons[rows],
+            None if self.entry_price is None else self.entry_price[rows],
+        )
+
+    def fill_nan(self) -> None:
+        """Set the float arrays (confidences, entry price) to NaN everywhere."""
+        self.entry_confidence.fill(np.nan)
+        self.exit_confidence.fill(np.nan)
+        if self.entry_price is not None:
+            self.entry_price.fill(np.nan)
+
+
+def _compile_block(
+    spec: StrategySpec, fields: Mapping[str, FloatArray], bars: PackedBars, out: _Signals
+) -> None:
+    """Fill `out` (rows of the panel) with the signals of those rows' bars `bars`."""
+    out.fill_nan()  # here, so that the block's arrays are in the cache when written
+    evaluator = PackedEvaluator(packed_indicators(spec, fields, bars), fields, bars, spec.values)
+    entry_truth = evaluator.truth(spec.entry)
+    if spec.exit is not None:
+        exit_truth = evaluator.truth(spec.exit)
+        exit_hits = np.flatnonzero(exit_truth)
+        entry_hits = np.flatnonzero(entry_truth & ~exit_truth)
+    else:
+        exit_hits = np.zeros(0, dtype=np.intp)
+        entry_hits = np.flatnonzero(entry_truth)
+    bits = {name: 1 << i for i, name in enumerate(spec.reason_names)}
+    for hits, condition, rule, fired, confidence in (
+        (entry_hits, spec.entry, spec.entry_confidence, out.entries, out.entry_confidence),
+        (exit_hits, spec.exit, spec.exit_confidence, out.exits, out.exit_confidence),
+    ):
+        if condition is None:
+            continue
+        cells = bars.cells(hits)
+        holds = partial(evaluator.at, bars=hits)
+        values, masks = signal_scores(holds, condition, rule, bits, hits.size)
+        fired.ravel()[cells] = True
+        confidence.ravel()[cells] = values
+        out.reasons.ravel()[cells] = masks
+    if out.entry_price is not None:
+        cells = bars.cells(entry_hits)
+        close = fields["close"].ravel()[cells]
+        out.entry_price.ravel()[cells] = close * (1.0 + spec.order.offset)
 
 
 def panel_fields(
@@ -124,6 +189,16 @@ def panel_fields(
         SignalArraysError: an array is not 2-D float64 of the panel's shape, or a bar with a
             close lacks one of the `needed` fields.
     """
+    fields = panel_arrays(panel)
+    return fields, bars_present(fields, needed, panel)
+
+
+def panel_arrays(panel: PanelLike) -> dict[str, FloatArray]:
+    """The panel's price arrays by field name.
+
+    Raises:
+        SignalArraysError: an array is not 2-D float64 of the panel's shape.
+    """
     shape = (len(panel.symbols), len(panel.timestamps))
     fields: dict[str, FloatArray] = {}
     for name in PRICE_FIELDS:
@@ -134,18 +209,34 @@ def panel_fields(
                 f"got {array.dtype} {array.shape}"
             )
         fields[name] = array
-    present = ~np.isnan(fields["close"])
+    return fields
+
+
+def bars_present(
+    fields: Mapping[str, FloatArray], needed: Collection[str], panel: PanelLike, first_row: int = 0
+) -> BoolArray:
+    """Where a symbol has a bar (a close that is not NaN) in `fields`, rows ``first_row``
+    onwards of `panel`.
+
+    Raises:
+        SignalArraysError: a bar lacks a finite value of one of the `needed` fields.
+    """
+    present = np.isnan(fields["close"])
+    np.logical_not(present, out=present)
     for name in PRICE_FIELDS:
         if name not in needed:
             continue
-        broken = present & ~np.isfinite(fields[name])
+        if name == "close":  # a close that is not NaN but not finite either
+            broken = np.isinf(fields[name])
+        else:
+            broken = np.less(np.isfinite(fields[name]), present)
         if broken.any():
             row, col = (int(i[0]) for i in np.nonzero(broken))
             raise SignalArraysError(
-                f"panel bar of {panel.symbols[row]!r} at {panel.timestamps[col]} has a close "
-                f"but no finite {name}"
+                f"panel bar of {panel.symbols[first_row + row]!r} at {panel.timestamps[col]} "
+                f"has a close but no finite {name}"
             )
-    return fields, present
+    return present
 
 
 def fields_read(spec: StrategySpec) -> set[str]:
@@ -167,27 +258,83 @@ def fields_read(spec: StrategySpec) -> set[str]:
     return needed
 
 
-def indicator_series(
-    spec: StrategySpec, fields: Mapping[str, FloatArray], present: BoolArray
+class PackedBars:
+    """The bars of a panel packed end to end: symbol after symbol, each in time order.
+
+    Symbol ``i`` owns the packed bars ``offsets[i]:offsets[i + 1]``; ``columns[i]`` are
+    their time indices (a slice when the symbol has no gap, None when it has no bar).
+    """
+
+    def __init__(self, present: BoolArray) -> None:
+        n_symbols, n_times = present.shape
+        counts = np.count_nonzero(present, axis=1)
+        starts = np.argmax(present, axis=1) if n_times else np.zeros(n_symbols, dtype=np.intp)
+        columns: list[Columns | None] = []
+        gapped = False
+        for symbol, (count, start) in enumerate(zip(counts.tolist(), starts.tolist(), strict=True)):
+            if count == 0:
+                columns.append(None)
+            elif present[symbol, start : start + count].all():
+                columns.append(slice(start, start + count))
+            else:
+                columns.append(np.flatnonzero(present[symbol]))
+                gapped = True
+        self.present = present
+        self.offsets = np.zeros(n_symbols + 1, dtype=np.intp)
+        np.cumsum(counts, out=self.offsets[1:])
+        self.columns = tuple(columns)
+        self.size = int(self.offsets[-1])
+        self._starts = starts.astype(np.intp)
+        self._gapped = gapped
+        self._cells: IndexArray | None = None
+        begins = self.offsets[:-1]
+        self.firsts = begins[counts > 0]
+        """The packed index of each symbol's first bar (symbols with bars only)."""
+
+    def cells(self, bars: IndexArray) -> IndexArray:
+        """The flat (row-major) panel indices of the packed bars `bars`."""
+        if self._gapped:
+            if self._cells is None:
+                self._cells = np.flatnonzero(self.present)
+            return self._cells[bars]
+        n_times = self.present.shape[1]
+        rows = np.searchsorted(self.offsets, bars, side="right") - 1
+        cells: IndexArray = rows * n_times + self._starts[rows] + (bars - self.offsets[rows])
+        return cells
+
+    def pack(self, values: FloatArray) -> FloatArray:
+        """The values of a (symbols, times) array at the packed bars."""
+        return values[self.present]
+
+
+def packed_indicators(
+    spec: StrategySpec, fields: Mapping[str, FloatArray], bars: PackedBars
 ) -> dict[str, FloatArray]:
-    """Every series a condition can name: the price fields, ``id`` and ``id.output``."""
-    series: dict[str, FloatArray] = dict(fields)
-    rows = [_bars_of(row) for row in present]
+    """Every indicator series over the packed bars, as ``id.output`` and (when one output
+    is chosen or the only one) ``id``."""
+    series: dict[str, FloatArray] = {}
     for indicator in spec.indicators.values():
         params = resolved_params(indicator, spec.values)
         info = describe(indicator.fn)
-        if indicator.input is not None:
-            sources = {info.inputs[0]: series[indicator.input]}
+        dense: dict[str, FloatArray] = {}
+        packed: dict[str, FloatArray] = {}
+        if indicator.input is None:
+            dense = {column: fields[column] for column in info.inputs}
+        elif indicator.input in PRICE_FIELDS:
+            dense = {info.inputs[0]: fields[indicator.input]}
         else:
-            sources = {column: fields[column] for column in info.inputs}
-        outputs = [np.full(present.shape, np.nan) for _ in indicator.outputs]
-        for symbol, bars in enumerate(rows):
-            if bars is None:
+            packed = {info.inputs[0]: series[indicator.input]}
+        outputs = [np.empty(bars.size) for _ in indicator.outputs]
+        offsets = bars.offsets.tolist()
+        for symbol, columns in enumerate(bars.columns):
+            if columns is None:
                 continue
-            data = {column: values[symbol, bars] for column, values in sources.items()}
-            results = _evaluate(indicator, data, params)
+            start, stop = offsets[symbol], offsets[symbol + 1]
+            data = {column: values[symbol, columns] for column, values in dense.items()}
+            data.update({column: values[start:stop] for column, values in packed.items()})
+            results = evaluate_indicator(indicator, data, params)
             for output, result in zip(outputs, results, strict=True):
-                output[symbol, bars] = result
+                output[start:stop] = result
         for name, output in zip(indicator.outputs, outputs, strict=True):
             series[f"{indicator.id}.{name}"] = output
         chosen = indicator.output or (indicator.outputs[0] if len(indicator.outputs) == 1 else None)
@@ -196,35 +343,25 @@ def indicator_series(
     return series
 
 
-def previous_bars(present: BoolArray) -> npt.NDArray[np.int64]:
-    """For every cell, the time index of the symbol's previous bar, or -1 if none."""
-    n_times = present.shape[1]
-    positions = np.where(present, np.arange(n_times), -1)
-    last = np.maximum.accumulate(positions, axis=1)
-    previous = np.full(present.shape, -1, dtype=np.int64)
-    previous[:, 1:] = last[:, :-1]
-    return previous
-
-
-class ArrayEvaluator:
-    """Evaluates conditions over whole (symbols, times) arrays, remembering each node's
-    truth so that reasons can be read afterwards."""
+class PackedEvaluator:
+    """Evaluates conditions over the packed bars, remembering each node's truth so that
+    confidence and reasons can be read afterwards at the signal bars."""
 
     def __init__(
         self,
-        series: Mapping[str, FloatArray],
-        present: BoolArray,
+        indicators: Mapping[str, FloatArray],
+        fields: Mapping[str, FloatArray],
+        bars: PackedBars,
         values: Mapping[str, ParamValue],
     ) -> None:
-        self._series = series
-        self._present = present
+        self._series = dict(indicators)
+        self._fields = fields
+        self._bars = bars
         self._values = values
-        self._gaps: tuple[npt.NDArray[np.intp], ...] | None = None
-        self._previous: dict[str, FloatArray] = {}
         self._truth: dict[int, BoolArray] = {}
 
     def truth(self, condition: Condition) -> BoolArray:
-        """Where `condition` holds; callers mask out bars without data (`present`)."""
+        """Whether `condition` holds at each packed bar."""
         known = self._truth.get(id(condition))
         if known is not None:
             return known
@@ -233,19 +370,25 @@ class ArrayEvaluator:
         self._truth[id(condition)] = result
         return result
 
+    def at(self, condition: Condition, bars: IndexArray) -> BoolArray:
+        """Whether `condition` holds at the packed bars `bars`."""
+        return self.truth(condition)[bars]
+
     def _condition(self, condition: Condition) -> BoolArray:
         if isinstance(condition, Comparison):
             left, right = self.value(condition.left), self.value(condition.right)
-            return self._bool(_COMPARE[condition.op](left, right))
+            return self._bool(COMPARE[condition.op](left, right))
         if isinstance(condition, Cross):
-            now_left, now_right = self.value(condition.left), self.value(condition.right)
-            was_left = self.value(condition.left, previous=True)
-            was_right = self.value(condition.right, previous=True)
+            left, right = self.value(condition.left), self.value(condition.right)
             if condition.direction == "cross_above":
-                crossed = (now_left > now_right) & (was_left <= was_right)
+                now, was = np.greater(left, right), np.less_equal(left, right)
             else:
-                crossed = (now_left < now_right) & (was_left >= was_right)
-            return self._bool(crossed)
+                now, was = np.less(left, right), np.greater_equal(left, right)
+            # The previous bar of a symbol is the packed bar before, except at its first.
+            crossed = np.zeros(self._bars.size, dtype=np.bool_)
+            np.logical_and(self._bool(now)[1:], self._bool(was)[:-1], out=crossed[1:])
+            crossed[self._bars.firsts] = False
+            return crossed
         if isinstance(condition, Between):
             x = self.value(condition.value)
             low, high = self.value(condition.low), self.value(condition.high)
@@ -257,44 +400,68 @@ class ArrayEvaluator:
         assert isinstance(condition, Negation)
         return ~self.truth(condition.item)
 
-    def value(self, operand: Operand, *, previous: bool = False) -> Value:
-        """An operand's values at every bar (or at each symbol's previous bar)."""
+    def value(self, operand: Operand) -> Value:
+        """An operand's values at every packed bar."""
         if isinstance(operand, Constant):
             return operand.value
         if isinstance(operand, ParameterRef):
             return float(self._values[operand.name])
         if isinstance(operand, Reference):
-            return self._previous_series(operand.key) if previous else self._series[operand.key]
+            known = self._series.get(operand.key)
+            if known is None:  # a price field, packed on first use
+                known = self._series[operand.key] = self._bars.pack(self._fields[operand.key])
+            return known
         assert isinstance(operand, Arithmetic)
-        left = self.value(operand.left, previous=previous)
-        right = self.value(operand.right, previous=previous)
-        return _arithmetic(operand.op, left, right)
+        left, right = self.value(operand.left), self.value(operand.right)
+        return array_arithmetic(operand.op, left, right)
 
-    def _previous_series(self, key: str) -> FloatArray:
-        known = self._previous.get(key)
-        if known is None:
-            values = self._series[key]
-            known = np.empty_like(values)
-            known[:, 0] = np.nan
-            known[:, 1:] = values[:, :-1]
-            if self._gaps is None:
-                self._gaps = _gap_cells(self._present)
-            rows, cols, sources = self._gaps
-            if rows.size:
-                known[rows, cols] = values[rows, sources]
-            self._previous[key] = known
-        return known
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        """(symbols, times)."""
-        return self._present.shape
-
-    def _bool(self, value: Any) -> BoolArray:
-        return np.broadcast_to(np.asarray(value, dtype=np.bool_), self._present.shape)
+    def _bool(self, value: object) -> BoolArray:
+        return np.broadcast_to(np.asarray(value, dtype=np.bool_), (self._bars.size,))
 
 
-def _arithmetic(op: str, left: Value, right: Value) -> Value:
+def signal_scores(
+    holds: Callable[[Condition], BoolArray],
+    condition: Condition,
+    rule: ConfidenceRule,
+    bits: Mapping[str, int],
+    count: int,
+) -> tuple[FloatArray, npt.NDArray[np.int64]]:
+    """Confidence and reason masks of `count` signals of `condition`.
+
+    Args:
+        holds: whether a condition holds at each of the signals' bars.
+        condition: the entry or exit condition that fired.
+        rule: how that side's confidence is computed (see `spec`).
+        bits: the bit of each reason name.
+        count: the number of signals.
+    """
+    shares = default_confidence(condition)
+    if rule.base is not None:
+        confidence = np.full(count, rule.base)
+    elif shares is not None:
+        counts = np.zeros(count, dtype=np.int64)
+        for item in shares:
+            counts += holds(item)
+        confidence = counts / len(shares)
+    else:
+        confidence = np.ones(count)
+    reasons = np.zeros(count, dtype=np.int64)
+    for node in walk_conditions(condition):
+        if node.reason is not None:
+            reasons[holds(node)] |= bits[node.reason]
+    for term in rule.terms:
+        term_holds = holds(term.when)
+        confidence = confidence + np.where(term_holds, term.add, 0.0)
+        if term.reason is not None:
+            reasons[term_holds] |= bits[term.reason]
+        for node in walk_conditions(term.when):
+            if node.reason is not None and node.reason != term.reason:
+                reasons[term_holds & holds(node)] |= bits[node.reason]
+    return np.clip(confidence, 0.0, 1.0), reasons
+
+
+def array_arithmetic(op: str, left: Value, right: Value) -> Value:
+    """One arithmetic operation on arrays or floats (see `scalar_arithmetic`)."""
     if isinstance(left, float) and isinstance(right, float):
         return scalar_arithmetic(op, left, right)
     if op == "add":
@@ -324,80 +491,29 @@ def scalar_arithmetic(op: str, left: float, right: float) -> float:
         return float("inf") if (left > 0) == (right > 0) else float("-inf")
 
 
-_COMPARE: dict[str, Any] = {
+COMPARE: dict[str, Any] = {
     "gt": np.greater,
     "lt": np.less,
     "ge": np.greater_equal,
     "le": np.less_equal,
 }
+"""The numpy ufunc of each comparison."""
 
 
-def _scores(
-    evaluator: ArrayEvaluator,
-    condition: Condition,
-    rule: ConfidenceRule,
-    bits: Mapping[str, int],
-    cells: npt.NDArray[np.intp],
-) -> tuple[FloatArray, npt.NDArray[np.int64]]:
-    """Confidence and reason masks of the signals at the flat indices `cells`."""
-
-    def holds(node: Condition) -> BoolArray:
-        return np.broadcast_to(evaluator.truth(node), evaluator.shape).ravel()[cells]
-
-    shares = default_confidence(condition)
-    if rule.base is not None:
-        confidence = np.full(cells.size, rule.base)
-    elif shares is not None:
-        counts = np.zeros(cells.size, dtype=np.int64)
-        for item in shares:
-            counts += holds(item)
-        confidence = counts / len(shares)
-    else:
-        confidence = np.ones(cells.size)
-    reasons = np.zeros(cells.size, dtype=np.int64)
-    for node in walk_conditions(condition):
-        if node.reason is not None:
-            reasons[holds(node)] |= bits[node.reason]
-    for term in rule.terms:
-        term_holds = holds(term.when)
-        confidence = confidence + np.where(term_holds, term.add, 0.0)
-        if term.reason is not None:
-            reasons[term_holds] |= bits[term.reason]
-        for node in walk_conditions(term.when):
-            if node.reason is not None and node.reason != term.reason:
-                reasons[term_holds & holds(node)] |= bits[node.reason]
-    return np.clip(confidence, 0.0, 1.0), reasons
-
-
-def _gap_cells(present: BoolArray) -> tuple[npt.NDArray[np.intp], ...]:
-    """Bars whose symbol has no bar at the previous time but an earlier one: (rows,
-    columns, column of the symbol's previous bar)."""
-    n_times = present.shape[1]
-    cells = np.flatnonzero(present)  # row-major: each symbol's bars in time order
-    before = np.empty_like(cells)
-    before[:1] = -1
-    before[1:] = cells[:-1]
-    rows = cells // n_times
-    gap = (before >= 0) & (before // n_times == rows) & (before != cells - 1)
-    return rows[gap], cells[gap] % n_times, before[gap] % n_times
-
-
-def _bars_of(row: BoolArray) -> slice | npt.NDArray[np.intp] | None:
-    """The positions of a symbol's bars: a slice when contiguous (no copy), else indices."""
-    positions = np.flatnonzero(row)
-    if positions.size == 0:
-        return None
-    first, last = int(positions[0]), int(positions[-1])
-    if last - first + 1 == positions.size:
-        return slice(first, last + 1)
-    return positions
-
-
-def _evaluate(
+def evaluate_indicator(
     indicator: Indicator, data: Mapping[str, FloatArray], params: Mapping[str, int | float | str]
 ) -> list[FloatArray]:
+    """`indicator`'s outputs over one symbol's bars.
+
+    Raises:
+        SpecError: the indicator rejected its parameters.
+    """
+    # A single input goes as a bare array: the same values, with less lookup per call.
+    source: Mapping[str, FloatArray] | FloatArray = (
+        next(iter(data.values())) if len(data) == 1 else data
+    )
     try:
-        result = evaluate(indicator.fn, data, params)
+        result = evaluate(indicator.fn, source, params)
     except IndicatorError as error:
         raise SpecError(f"{indicator.path}.params", str(error)) from None
     outputs = list(result) if isinstance(result, tuple) else [result]
