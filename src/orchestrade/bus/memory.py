@@ -1,0 +1,412 @@
+"""The default bus: asyncio in one process, a bounded priority queue and a task per subscriber."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import uuid
+from collections import defaultdict, deque
+from collections.abc import Callable
+from datetime import datetime
+
+from orchestrade.bus.dispatch import deliver, prepare, require_target, routing_keys, utc_now
+from orchestrade.bus.errors import (
+    BusNotRunningError,
+    QueueFullError,
+    RequestTimeoutError,
+    SubscriptionError,
+)
+from orchestrade.bus.protocol import (
+    DEFAULT_MAXSIZE,
+    DeliveryStats,
+    Handler,
+    Overflow,
+    Target,
+)
+from orchestrade.domain import CorrelationId, Envelope, Message, MessageId
+
+log = logging.getLogger(__name__)
+
+
+class PriorityQueue:
+    """A bounded queue of envelopes, most urgent first, FIFO among equal priorities.
+
+    Unlike `asyncio.PriorityQueue` it knows how to make room by evicting (``DROP_OLDEST``) and
+    never compares envelopes (ties break on an arrival counter).
+    """
+
+    def __init__(self, maxsize: int, overflow: Overflow) -> None:
+        if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
+            raise SubscriptionError(f"maxsize must be an int >= 1, got {maxsize!r}")
+        self.maxsize = maxsize
+        self.overflow = Overflow(overflow)
+        self._heap: list[tuple[int, int, Envelope]] = []
+        self._arrivals = itertools.count()
+        self._getters: deque[asyncio.Future[None]] = deque()
+        self._putters: deque[asyncio.Future[None]] = deque()
+        self._unfinished = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    @property
+    def unfinished(self) -> int:
+        """Envelopes queued or being handled (got but not yet marked done)."""
+        return self._unfinished
+
+    async def put(self, envelope: Envelope) -> Envelope | None:
+        """Queue `envelope` under the overflow policy; returns an evicted envelope, if any.
+
+        Raises:
+            QueueFullError: the queue is full and its policy is ``REJECT``.
+        """
+        while len(self._heap) >= self.maxsize:
+            if self.overflow is Overflow.REJECT:
+                raise QueueFullError(f"queue full ({self.maxsize} messages)")
+            if self.overflow is Overflow.DROP_OLDEST:
+                return self._evict_for(envelope)
+            waiter = asyncio.get_running_loop().create_future()
+            self._putters.append(waiter)
+            try:
+                await waiter
+            except BaseException:
+                waiter.cancel()
+                if len(self._heap) < self.maxsize:
+                    self._wake(self._putters)  # pass on a wake-up this waiter may have taken
+                raise
+        self._push(envelope)
+        return None
+
+    async def get(self) -> Envelope:
+        """The most urgent envelope; waits while the queue is empty."""
+        while not self._heap:
+            waiter = asyncio.get_running_loop().create_future()
+            self._getters.append(waiter)
+            try:
+                await waiter
+            except BaseException:
+                waiter.cancel()
+                if self._heap:
+                    self._wake(self._getters)
+                raise
+        _, _, envelope = heapq.heappop(self._heap)
+        self._wake(self._putters)
+        return envelope
+
+    def task_done(self) -> None:
+        """Mark one envelope from `get` as handled (for `join`)."""
+        self._unfinished -= 1
+        if self._unfinished == 0:
+            self._idle.set()
+
+    async def join(self) -> None:
+        """Wait until every queued envelope has been got and marked done."""
+        await self._idle.wait()
+
+    def clear(self) -> int:
+        """Discard what is queued; returns how many envelopes were discarded."""
+        count = len(self._heap)
+        self._heap.clear()
+        self._unfinished -= count
+        if self._unfinished <= 0:
+            self._unfinished = 0
+            self._idle.set()
+        while self._putters:
+            self._wake(self._putters)
+        return count
+
+    def _push(self, envelope: Envelope) -> None:
+        heapq.heappush(self._heap, (-envelope.priority, next(self._arrivals), envelope))
+        self._unfinished += 1
+        self._idle.clear()
+        self._wake(self._getters)
+
+    def _evict_for(self, envelope: Envelope) -> Envelope:
+        # The least urgent entry has the largest (-priority, arrival) key among those with the
+        # lowest priority, i.e. the smallest arrival among the largest -priority.
+        worst = max(self._heap, key=lambda entry: (entry[0], -entry[1]))
+        if -envelope.priority <= worst[0]:
+            self._heap.remove(worst)
+            heapq.heapify(self._heap)
+            self._unfinished -= 1
+            self._push(envelope)
+            return worst[2]
+        return envelope
+
+    @staticmethod
+    def _wake(waiters: deque[asyncio.Future[None]]) -> None:
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+
+class _Group:
+    """One queue shared by the subscriptions of one group on one routing key."""
+
+    def __init__(self, key: str, name: str, queue: PriorityQueue) -> None:
+        self.key = key
+        self.name = name
+        self.queue = queue
+        self.members: list[MemorySubscription] = []
+        self.stats = DeliveryStats()  # policy counters (dropped, rejected) of the queue
+
+
+class MemorySubscription:
+    """A handler fed by its group's queue through one asyncio task."""
+
+    def __init__(self, bus: InMemoryBus, target: Target, group: _Group, handler: Handler) -> None:
+        self._bus = bus
+        self._target = target
+        self._group = group
+        self._handler = handler
+        self._stats = DeliveryStats()
+        self._task: asyncio.Task[None] | None = None
+        self._busy = False
+        self._closing = False
+
+    @property
+    def target(self) -> Target:
+        return self._target
+
+    @property
+    def group(self) -> str:
+        return self._group.name
+
+    @property
+    def stats(self) -> DeliveryStats:
+        """This handler's counters; queue-policy counters are those of its group."""
+        total = DeliveryStats()
+        total.add(self._stats)
+        total.add(self._group.stats)
+        return total
+
+    async def close(self) -> None:
+        """Detach; when the group's last member leaves, its queued messages are dropped."""
+        await self._bus._detach(self)
+
+    def _start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name=f"bus-subscription-{self._group.key}-{self._group.name}"
+            )
+
+    async def _cancel(self, *, graceful: bool = False) -> None:
+        """End the task; `graceful` lets the message being handled finish first."""
+        self._closing = True
+        task, self._task = self._task, None
+        if task is not None:
+            if not (graceful and self._busy):
+                task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        queue = self._group.queue
+        while not self._closing:
+            envelope = await queue.get()
+            self._busy = True
+            try:
+                await deliver(self._handler, envelope, self._stats)
+            finally:
+                self._busy = False
+                queue.task_done()
+
+
+class InMemoryBus:
+    """The `Bus` inside one asyncio process (see `orchestrade.bus.protocol` for the contract).
+
+    Each group of subscriptions on a type or topic owns one bounded `PriorityQueue`; each
+    subscription runs one task that takes from it. `publish` puts the envelope in the queue
+    of every matching group, so with ``BLOCK`` a full queue makes the publisher wait.
+    """
+
+    def __init__(self, *, name: str | None = None, clock: Callable[[], datetime] = utc_now) -> None:
+        self._name = name or f"bus-{uuid.uuid4().hex[:12]}"
+        self._clock = clock
+        self._groups: defaultdict[str, dict[str, _Group]] = defaultdict(dict)
+        self._subscriptions: list[MemorySubscription] = []
+        self._pending: dict[MessageId, asyncio.Future[Envelope]] = {}
+        self._stats = DeliveryStats()
+        self._ephemeral = itertools.count(1)
+        self._running = False
+        self._stopped = False
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def stats(self) -> DeliveryStats:
+        total = DeliveryStats()
+        total.add(self._stats)
+        for subscription in self._subscriptions:
+            total.add(subscription._stats)
+        for groups in self._groups.values():
+            for group in groups.values():
+                total.add(group.stats)
+        return total
+
+    async def start(self) -> None:
+        if self._stopped:
+            raise BusNotRunningError(f"bus {self._name} was stopped; build a new one")
+        self._running = True
+        for subscription in self._subscriptions:
+            subscription._start()
+
+    async def stop(self, *, timeout_s: float | None = None) -> None:
+        if self._stopped:
+            return
+        try:
+            if self._running:
+                await asyncio.wait_for(self._drain(), timeout_s)
+        except TimeoutError:
+            log.warning(
+                "bus %s stop timed out after %ss; cancelling handlers", self._name, timeout_s
+            )
+        finally:
+            self._stopped = True
+            self._running = False
+            for subscription in self._subscriptions:
+                await subscription._cancel()
+            for groups in self._groups.values():
+                for group in groups.values():
+                    group.stats.dropped += group.queue.clear()
+            for waiter in self._pending.values():
+                if not waiter.done():
+                    waiter.set_exception(BusNotRunningError(f"bus {self._name} stopped"))
+
+    async def publish(
+        self,
+        message: Message | Envelope,
+        *,
+        topic: str | None = None,
+        priority: int | None = None,
+        sender: str | None = None,
+    ) -> Envelope:
+        if self._stopped:
+            raise BusNotRunningError(f"bus {self._name} is stopped")
+        envelope = prepare(
+            message, sender=sender or self._name, priority=priority, clock=self._clock
+        )
+        if envelope.receiver is not None:
+            self._complete(envelope)
+            return envelope
+        full: list[str] = []
+        for key in routing_keys(envelope, topic):
+            for group in self._groups.get(key, {}).values():
+                try:
+                    evicted = await group.queue.put(envelope)
+                except QueueFullError:
+                    group.stats.rejected += 1
+                    full.append(f"{key} group {group.name}")
+                    continue
+                if evicted is not None:
+                    group.stats.dropped += 1
+        if full:
+            raise QueueFullError(
+                f"{envelope.type_name} was rejected by full queue(s): {', '.join(full)}"
+            )
+        return envelope
+
+    async def subscribe(
+        self,
+        target: Target,
+        handler: Handler,
+        *,
+        group: str | None = None,
+        consumer: str | None = None,  # part of the Bus protocol; only Redis names consumers
+        maxsize: int = DEFAULT_MAXSIZE,
+        overflow: Overflow = Overflow.BLOCK,
+    ) -> MemorySubscription:
+        if self._stopped:
+            raise BusNotRunningError(f"bus {self._name} is stopped")
+        key = require_target(target)
+        overflow = Overflow(overflow)
+        name = group if group is not None else f"{self._name}.{next(self._ephemeral)}"
+        shared = self._groups[key].get(name)
+        if shared is None:
+            shared = _Group(key, name, PriorityQueue(maxsize, overflow))
+            self._groups[key][name] = shared
+        elif (shared.queue.maxsize, shared.queue.overflow) != (maxsize, overflow):
+            raise SubscriptionError(
+                f"group {name!r} on {key} already uses maxsize={shared.queue.maxsize}, "
+                f"overflow={shared.queue.overflow.value}"
+            )
+        subscription = MemorySubscription(self, target, shared, handler)
+        shared.members.append(subscription)
+        self._subscriptions.append(subscription)
+        if self._running:
+            subscription._start()
+        return subscription
+
+    async def request(
+        self,
+        payload: Message,
+        *,
+        timeout_s: float,
+        topic: str | None = None,
+        priority: int = 0,
+        correlation_id: CorrelationId | None = None,
+    ) -> Envelope:
+        if not self._running:
+            raise BusNotRunningError(f"bus {self._name} is not running")
+        envelope = Envelope.wrap(
+            payload,
+            sender=self._name,
+            timestamp=self._clock(),
+            correlation_id=correlation_id,
+            priority=priority,
+            timeout_s=timeout_s,
+        )
+        waiter: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
+        self._pending[envelope.message_id] = waiter
+        try:
+            await self.publish(envelope, topic=topic)
+            return await asyncio.wait_for(waiter, timeout_s)
+        except TimeoutError:
+            raise RequestTimeoutError(
+                f"no reply to {envelope.type_name} {envelope.message_id} within {timeout_s}s"
+            ) from None
+        finally:
+            self._pending.pop(envelope.message_id, None)
+
+    def _complete(self, reply: Envelope) -> None:
+        waiter = self._pending.get(reply.causation_id) if reply.causation_id else None
+        if waiter is None or waiter.done():
+            self._stats.unmatched_replies += 1
+            log.warning(
+                "reply %s to %s answers no pending request",
+                reply.type_name,
+                reply.receiver,
+                extra={"correlation_id": reply.correlation_id},
+            )
+            return
+        waiter.set_result(reply)
+
+    async def _drain(self) -> None:
+        # Handlers may publish while we drain, so repeat until every queue is idle at once.
+        while True:
+            queues = [g.queue for groups in self._groups.values() for g in groups.values()]
+            for queue in queues:
+                await queue.join()
+            if all(queue.unfinished == 0 for queue in queues):
+                return
+
+    async def _detach(self, subscription: MemorySubscription) -> None:
+        await subscription._cancel(graceful=True)
+        group = subscription._group
+        if subscription in group.members:
+            group.members.remove(subscription)
+        if not group.members and self._groups[group.key].get(group.name) is group:
+            group.stats.dropped += group.queue.clear()
+            del self._groups[group.key][group.name]
+            # Keep the counters of a closed subscription in the bus totals.
+            self._stats.add(group.stats)
+        if subscription in self._subscriptions:
+            self._subscriptions.remove(subscription)
+            self._stats.add(subscription._stats)

@@ -1,0 +1,537 @@
+"""The `Bus` over Redis Streams, for agents that run in several processes or on several hosts.
+
+Layout under a configurable key prefix ``P`` (one Redis database can hold many systems):
+
+- ``P:type:<TypeName>``: one stream per message type; ``P:topic:<topic>``: one per topic. A
+  message published with a topic is appended to both its type's stream and the topic's.
+- ``P:inbox:<bus name>``: the replies to the requests of one bus (a plain stream read with
+  XREAD, expiring after ``reply_ttl_s`` without writes, deleted when the bus stops).
+- ``P:dead``: dead letters: entries that are not a valid envelope (malformed bytes, unknown
+  type) and messages whose handler failed on every attempt, with the reason and the bytes.
+
+Every entry holds one field, ``envelope``: the envelope encoded by the bus codec (msgpack by
+default), so events cross Redis unchanged. Each subscription is a consumer in a consumer group
+(a private, generated group unless one is named; private groups are destroyed when the bus
+stops, named ones are durable). A message is acknowledged (XACK) after its handler has
+returned or has been dead-lettered, so delivery is at-least-once: a consumer that dies before
+acknowledging leaves the entry pending, and it is redelivered when the consumer restarts under
+the same name (it first re-reads its own pending entries) or, after ``claim_min_idle_s``, to
+any other consumer of the group (XAUTOCLAIM). Handlers must therefore be idempotent.
+
+Back-pressure: streams are capped with ``XADD MAXLEN ~ maxlen`` (approximate trimming, at the
+granularity of a stream node, by default 100 entries), so publishers never block and Redis
+memory stays bounded; a consumer that falls more than ``maxlen`` entries behind loses the
+oldest ones (the ``DROP_OLDEST`` policy, applied per stream). The in-process `Overflow`
+options of `subscribe` are accepted for portability and validated, but the stream cap is the
+one bound. Priority orders the entries read together in one batch (up to ``batch_size``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+import redis.asyncio as redis_asyncio
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+
+from orchestrade.bus.codec import Codec, MsgpackCodec
+from orchestrade.bus.dispatch import deliver, prepare, require_target, routing_keys, utc_now
+from orchestrade.bus.errors import (
+    BusNotRunningError,
+    MessageDecodeError,
+    RequestTimeoutError,
+    SubscriptionError,
+)
+from orchestrade.bus.protocol import DEFAULT_MAXSIZE, DeliveryStats, Handler, Overflow, Target
+from orchestrade.domain import CorrelationId, Envelope, Message, MessageId
+
+log = logging.getLogger(__name__)
+
+ENVELOPE_FIELD = b"envelope"
+"""The stream entry field that holds the encoded envelope."""
+
+_Entry = tuple[bytes, dict[bytes, bytes] | None]
+
+
+class RedisSubscription:
+    """One consumer of one consumer group, fed by a task that reads its stream."""
+
+    def __init__(
+        self,
+        bus: RedisStreamsBus,
+        target: Target,
+        *,
+        stream: str,
+        group: str,
+        consumer: str,
+        private: bool,
+        handler: Handler,
+    ) -> None:
+        self._bus = bus
+        self._target = target
+        self.stream = stream
+        self._group = group
+        self.consumer = consumer
+        self.private = private
+        self._handler = handler
+        self._stats = DeliveryStats()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self.idle_since: int | None = None
+
+    @property
+    def target(self) -> Target:
+        return self._target
+
+    @property
+    def group(self) -> str:
+        return self._group
+
+    @property
+    def stats(self) -> DeliveryStats:
+        return self._stats
+
+    async def close(self) -> None:
+        """Stop reading after handling what is already in the stream for this consumer."""
+        self._closing = True
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        if self.private:
+            await self._bus._client.xgroup_destroy(self.stream, self._group)
+        self._bus._forget(self)
+
+    def _start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name=f"bus-subscription-{self.stream}-{self._group}"
+            )
+
+    async def _run(self) -> None:
+        bus = self._bus
+        loop = asyncio.get_running_loop()
+        read_id: bytes | str = "0"  # first this consumer's own pending entries (a restart)
+        next_claim = loop.time()
+        while not bus._drained:
+            activity = bus._activity
+            try:
+                if loop.time() >= next_claim:
+                    await self._claim()
+                    next_claim = loop.time() + bus._claim_every_s
+                reply = await bus._client.xreadgroup(
+                    self._group,
+                    self.consumer,
+                    {self.stream: read_id},
+                    count=bus._batch_size,
+                    block=bus._block_ms if read_id == ">" else None,
+                )
+            except RedisConnectionError:
+                if bus._stopping:
+                    raise
+                log.warning("redis connection lost reading %s; retrying", self.stream)
+                await asyncio.sleep(bus._block_ms / 1000)
+                continue
+            entries: list[_Entry] = reply[0][1] if reply else []
+            if read_id != ">":
+                if not entries:
+                    read_id = ">"
+                    continue
+                read_id = entries[-1][0]
+            elif not entries:
+                # Nothing new since `activity`: stop() waits until every consumer says so.
+                self.idle_since = activity
+                if self._closing:
+                    return
+                continue
+            self.idle_since = None
+            await self._handle(entries)
+            bus._activity += 1
+
+    async def _claim(self) -> None:
+        """Take over entries other consumers of the group read but never acknowledged."""
+        bus = self._bus
+        start: bytes | str = "0-0"
+        while True:
+            result = await bus._client.xautoclaim(
+                self.stream,
+                self._group,
+                self.consumer,
+                min_idle_time=bus._claim_min_idle_ms,
+                start_id=start,
+                count=bus._batch_size,
+            )
+            start, entries = result[0], result[1]
+            if entries:
+                log.info("claimed %d unacknowledged entries of %s", len(entries), self.stream)
+                await self._handle(entries)
+            if start in (b"0-0", "0-0"):
+                return
+
+    async def _handle(self, entries: Sequence[_Entry]) -> None:
+        bus = self._bus
+        acknowledged: list[bytes] = []
+        envelopes: list[tuple[bytes, Envelope]] = []
+        for entry_id, fields in entries:
+            data = fields.get(ENVELOPE_FIELD) if fields else None
+            if not fields:
+                # A pending entry that MAXLEN trimmed away before it could be redelivered.
+                self._stats.dropped += 1
+                acknowledged.append(entry_id)
+                continue
+            try:
+                if data is None:
+                    raise MessageDecodeError(f"entry has no {ENVELOPE_FIELD.decode()!r} field")
+                envelopes.append((entry_id, bus._codec.decode(data)))
+            except MessageDecodeError as error:
+                self._stats.decode_errors += 1
+                log.warning("undecodable entry %r on %s: %s", entry_id, self.stream, error)
+                await self._dead_letter(entry_id, data or b"", f"decode: {error}")
+                acknowledged.append(entry_id)
+        envelopes.sort(key=lambda item: -item[1].priority)  # stable: stream order among equals
+        for entry_id, envelope in envelopes:
+            if not await deliver(self._handler, envelope, self._stats):
+                await self._dead_letter(entry_id, bus._codec.encode(envelope), "handler failed")
+            acknowledged.append(entry_id)
+        if acknowledged:
+            await bus._client.xack(self.stream, self._group, *acknowledged)
+
+    async def _dead_letter(self, entry_id: bytes, data: bytes, reason: str) -> None:
+        bus = self._bus
+        await bus._client.xadd(
+            bus.dead_letter_stream,
+            {
+                b"stream": self.stream,
+                b"group": self._group,
+                b"entry_id": entry_id,
+                b"reason": reason,
+                ENVELOPE_FIELD: data,
+            },
+            maxlen=bus._maxlen,
+            approximate=True,
+        )
+        self._stats.dead_lettered += 1
+
+
+class RedisStreamsBus:
+    """The `Bus` over Redis Streams (see the module docstring for the layout and policies).
+
+    Args:
+        url: the Redis server, e.g. ``redis://127.0.0.1:6379/0``.
+        prefix: the first part of every key this bus touches.
+        name: this bus's address (request sender, reply inbox, default consumer name); keep it
+            stable across restarts for a consumer to resume its own pending entries.
+        codec: how envelopes become bytes (msgpack by default).
+        clock: the time source stamped on wrapped payloads.
+        maxlen: the approximate cap of every stream (entries).
+        batch_size: entries read per XREADGROUP.
+        block_s: how long one read waits for new entries; it bounds how fast `stop` returns.
+        claim_min_idle_s: how long an entry stays unacknowledged before another consumer of
+            the group takes it over.
+        reply_ttl_s: how long an inbox without writes lives (a crashed requester's replies).
+    """
+
+    def __init__(
+        self,
+        url: str = "redis://127.0.0.1:6379/0",
+        *,
+        prefix: str = "orchestrade",
+        name: str | None = None,
+        codec: Codec | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        maxlen: int = 100_000,
+        batch_size: int = 100,
+        block_s: float = 0.1,
+        claim_min_idle_s: float = 30.0,
+        reply_ttl_s: float = 3600.0,
+    ) -> None:
+        if not prefix or any(char.isspace() for char in prefix):
+            raise SubscriptionError(f"prefix must be non-empty text without spaces: {prefix!r}")
+        for label, value in (("maxlen", maxlen), ("batch_size", batch_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise SubscriptionError(f"{label} must be an int >= 1, got {value!r}")
+        for label, seconds in (
+            ("block_s", block_s),
+            ("claim_min_idle_s", claim_min_idle_s),
+            ("reply_ttl_s", reply_ttl_s),
+        ):
+            if not seconds > 0:
+                raise SubscriptionError(f"{label} must be > 0, got {seconds!r}")
+        self._client: redis_asyncio.Redis = redis_asyncio.Redis.from_url(url)
+        self._prefix = prefix
+        self._name = name or f"bus-{uuid.uuid4().hex[:12]}"
+        self._codec: Codec = codec or MsgpackCodec()
+        self._clock = clock
+        self._maxlen = maxlen
+        self._batch_size = batch_size
+        self._block_ms = max(1, round(block_s * 1000))
+        self._claim_min_idle_ms = max(1, round(claim_min_idle_s * 1000))
+        self._claim_every_s = claim_min_idle_s / 2
+        self._reply_ttl_ms = max(1, round(reply_ttl_s * 1000))
+        self._subscriptions: list[RedisSubscription] = []
+        self._closed_stats = DeliveryStats()
+        self._stats = DeliveryStats()
+        self._pending: dict[MessageId, asyncio.Future[Envelope]] = {}
+        self._inbox_task: asyncio.Task[None] | None = None
+        self._ephemeral = itertools.count(1)
+        self._running = False
+        self._stopping = False
+        self._drained = False
+        self._activity = 0  # batches handled so far, by every subscription of this bus
+        self._stopped = False
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def prefix(self) -> str:
+        return self._prefix
+
+    @property
+    def inbox_stream(self) -> str:
+        """The stream where replies to this bus's requests arrive."""
+        return self._inbox(self._name)
+
+    @property
+    def dead_letter_stream(self) -> str:
+        return f"{self._prefix}:dead"
+
+    def stream_for(self, target: Target) -> str:
+        """The Redis key of the stream that carries `target` (a message class or topic)."""
+        return f"{self._prefix}:{require_target(target)}"
+
+    @property
+    def stats(self) -> DeliveryStats:
+        total = DeliveryStats()
+        total.add(self._stats)
+        total.add(self._closed_stats)
+        for subscription in self._subscriptions:
+            total.add(subscription.stats)
+        return total
+
+    async def start(self) -> None:
+        if self._stopped:
+            raise BusNotRunningError(f"bus {self._name} was stopped; build a new one")
+        if self._running:
+            return
+        self._running = True
+        for subscription in self._subscriptions:
+            subscription._start()
+        self._inbox_task = asyncio.get_running_loop().create_task(
+            self._read_inbox(), name=f"bus-inbox-{self._name}"
+        )
+
+    async def stop(self, *, timeout_s: float | None = None) -> None:
+        if self._stopped:
+            return
+        self._stopping = True
+        try:
+            tasks = [s._task for s in self._subscriptions if s._task is not None]
+            if self._inbox_task is not None:
+                tasks.append(self._inbox_task)
+            # Consumers notice `_drained` within one blocking read; after a timeout, at once.
+            grace_s = 2 * self._block_ms / 1000 + 1
+            try:
+                await asyncio.wait_for(self._drain(), timeout_s)
+            except TimeoutError:
+                log.warning("bus %r stop timed out; unacknowledged entries stay pending", self)
+                grace_s = 0
+            self._drained = True
+            if tasks:
+                done, late = await asyncio.wait(tasks, timeout=grace_s)
+                for task in late:
+                    task.cancel()
+                await asyncio.gather(*late, return_exceptions=True)
+                for task in done:
+                    if not task.cancelled() and task.exception() is not None:
+                        log.error("bus task %s ended with %r", task.get_name(), task.exception())
+            for waiter in self._pending.values():
+                if not waiter.done():
+                    waiter.set_exception(BusNotRunningError(f"bus {self._name} stopped"))
+            async with self._client.pipeline(transaction=False) as pipe:
+                for subscription in self._subscriptions:
+                    if subscription.private:
+                        pipe.xgroup_destroy(subscription.stream, subscription.group)
+                pipe.delete(self.inbox_stream)
+                await pipe.execute()
+        finally:
+            self._stopped = True
+            self._running = False
+            await self._client.aclose()
+
+    async def _drain(self) -> None:
+        """Return once every consumer has read its stream empty after the last handled batch.
+
+        Handlers may publish while we drain, so one consumer being idle is not enough: all of
+        them must have found nothing new since the latest batch any of them handled.
+        """
+        while True:
+            live = [s for s in self._subscriptions if s._task is not None and not s._task.done()]
+            if all(s.idle_since == self._activity for s in live):
+                return
+            await asyncio.sleep(self._block_ms / 1000)
+
+    async def publish(
+        self,
+        message: Message | Envelope,
+        *,
+        topic: str | None = None,
+        priority: int | None = None,
+        sender: str | None = None,
+    ) -> Envelope:
+        if self._stopped:
+            raise BusNotRunningError(f"bus {self._name} is stopped")
+        envelope = prepare(
+            message, sender=sender or self._name, priority=priority, clock=self._clock
+        )
+        fields: dict[Any, Any] = {ENVELOPE_FIELD: self._codec.encode(envelope)}
+        if envelope.receiver is not None:
+            inbox = self._inbox(envelope.receiver)
+            async with self._client.pipeline(transaction=False) as pipe:
+                pipe.xadd(inbox, fields, maxlen=self._maxlen, approximate=True)
+                pipe.pexpire(inbox, self._reply_ttl_ms)
+                await pipe.execute()
+            return envelope
+        keys = [f"{self._prefix}:{key}" for key in routing_keys(envelope, topic)]
+        if len(keys) == 1:
+            await self._client.xadd(keys[0], fields, maxlen=self._maxlen, approximate=True)
+        else:
+            async with self._client.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.xadd(key, fields, maxlen=self._maxlen, approximate=True)
+                await pipe.execute()
+        return envelope
+
+    async def subscribe(
+        self,
+        target: Target,
+        handler: Handler,
+        *,
+        group: str | None = None,
+        consumer: str | None = None,
+        maxsize: int = DEFAULT_MAXSIZE,
+        overflow: Overflow = Overflow.BLOCK,
+    ) -> RedisSubscription:
+        if self._stopped:
+            raise BusNotRunningError(f"bus {self._name} is stopped")
+        stream = self.stream_for(target)
+        if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
+            raise SubscriptionError(f"maxsize must be an int >= 1, got {maxsize!r}")
+        Overflow(overflow)
+        for label, value in (("group", group), ("consumer", consumer)):
+            if value is not None and (not value or any(char.isspace() for char in value)):
+                raise SubscriptionError(f"{label} must be non-empty text without spaces: {value!r}")
+        private = group is None
+        group_name = group or f"{self._name}.{next(self._ephemeral)}"
+        consumer_name = consumer or self._name
+        taken = {(s.stream, s.group, s.consumer) for s in self._subscriptions}
+        if (stream, group_name, consumer_name) in taken:
+            consumer_name = f"{consumer_name}.{next(self._ephemeral)}"
+        try:
+            await self._client.xgroup_create(stream, group_name, id="$", mkstream=True)
+        except ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+        subscription = RedisSubscription(
+            self,
+            target,
+            stream=stream,
+            group=group_name,
+            consumer=consumer_name,
+            private=private,
+            handler=handler,
+        )
+        self._subscriptions.append(subscription)
+        if self._running:
+            subscription._start()
+        return subscription
+
+    async def request(
+        self,
+        payload: Message,
+        *,
+        timeout_s: float,
+        topic: str | None = None,
+        priority: int = 0,
+        correlation_id: CorrelationId | None = None,
+    ) -> Envelope:
+        if not self._running or self._stopping:
+            raise BusNotRunningError(f"bus {self._name} is not running")
+        envelope = Envelope.wrap(
+            payload,
+            sender=self._name,
+            timestamp=self._clock(),
+            correlation_id=correlation_id,
+            priority=priority,
+            timeout_s=timeout_s,
+        )
+        waiter: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
+        self._pending[envelope.message_id] = waiter
+        try:
+            await self.publish(envelope, topic=topic)
+            return await asyncio.wait_for(waiter, timeout_s)
+        except TimeoutError:
+            raise RequestTimeoutError(
+                f"no reply to {envelope.type_name} {envelope.message_id} within {timeout_s}s"
+            ) from None
+        finally:
+            self._pending.pop(envelope.message_id, None)
+
+    def __repr__(self) -> str:
+        return f"RedisStreamsBus(name={self._name!r}, prefix={self._prefix!r})"
+
+    def _inbox(self, name: str) -> str:
+        return f"{self._prefix}:inbox:{name}"
+
+    def _forget(self, subscription: RedisSubscription) -> None:
+        if subscription in self._subscriptions:
+            self._subscriptions.remove(subscription)
+            self._closed_stats.add(subscription.stats)
+
+    async def _read_inbox(self) -> None:
+        last: bytes | str = "0-0"  # the inbox name is unique, so it starts empty
+        while True:
+            draining = self._stopping
+            try:
+                reply = await self._client.xread(
+                    {self.inbox_stream: last},
+                    count=self._batch_size,
+                    block=None if draining else self._block_ms,
+                )
+            except RedisConnectionError:
+                if draining:
+                    raise
+                log.warning("redis connection lost reading %s; retrying", self.inbox_stream)
+                await asyncio.sleep(self._block_ms / 1000)
+                continue
+            if not reply and draining:
+                return
+            for _, entries in reply or []:
+                for entry_id, fields in entries:
+                    last = entry_id
+                    self._complete(entry_id, fields)
+
+    def _complete(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+        try:
+            reply = self._codec.decode(fields.get(ENVELOPE_FIELD, b""))
+        except MessageDecodeError as error:
+            self._stats.decode_errors += 1
+            log.warning("undecodable reply %r in %s: %s", entry_id, self.inbox_stream, error)
+            return
+        waiter = self._pending.get(reply.causation_id) if reply.causation_id else None
+        if waiter is None or waiter.done():
+            self._stats.unmatched_replies += 1
+            log.warning(
+                "reply %s answers no pending request of %s",
+                reply.type_name,
+                self._name,
+                extra={"correlation_id": reply.correlation_id},
+            )
+            return
+        waiter.set_result(reply)
