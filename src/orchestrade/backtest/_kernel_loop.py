@@ -11,12 +11,23 @@ at once; portfolio mode walks time by time and runs each step over all symbols b
 next, because the cash is shared. Both skip `_bar` on bars where nothing can happen (flat
 or without stops, no order pending, no signal), which is most bars.
 
-Compile time matters (a cold first call must stay within seconds): numba's cost grows
-with the number of array-indexing expressions and call sites, so every order goes through
-one execution block and the state lives in local scalars inside `_bar`.
+Compile time matters (a cold first call must stay within seconds). What it costs, measured
+with numba 0.68: every separately compiled function (~0.3 s each, so small helpers are
+written inline and the state arrays are allocated by the caller), every distinct
+signature of a callee (`round_to_tick` is always called with the same argument types),
+and the amount of code typed. Hence: every order goes through one execution block of
+`_bar`; the caller computes the END trades in numpy; `_bar` has no Python wrapper; and a
+*basic* run (no stops, no limit/stop entries, no tick grid, no price band, no
+participation cap) passes `None` as the tick bounds `up`, so numba prunes those branches
+and compiles a smaller specialisation. Chained `==` tests stand for `in (...)`, which
+would compile a tuple-contains overload. Inlining `_bar` into the drivers
+(`inline="always"`) was tried: it triples the compile time.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import numba
 import numpy as np
@@ -81,7 +92,8 @@ P_HAS_LIMIT = 22
 P_HAS_STOP = 23
 P_USE_VOL = 24
 P_CASH = 25
-N_PARAMS = 26
+P_HAS_STOPS = 26  # any of stop_loss, take_profit, trailing_stop
+N_PARAMS = 27
 
 # Per-symbol parameters (sp[symbol, column]).
 SP_TICK_KIND = 0
@@ -134,6 +146,8 @@ X_TAKE_PROFIT = 2
 X_TRAILING = 3
 X_END = 4
 
+# Rows of the fills[field, i] and trades[field, i] buffers (one column per record, so that
+# each field is contiguous when the records are built).
 FILL_FIELDS = 8  # symbol, bar, side, quantity, price, fee, tax, reason
 TRADE_FIELDS = 9  # symbol, entry bar, entry price, exit bar, exit price, qty, pnl, costs, reason
 
@@ -149,8 +163,21 @@ STEP_CLOSE_ENTRY = 7  # close: a due market entry buys at the close
 
 _BAND_TOLERANCE = 1e-12
 
+# Compile options: "numpy" error model (no ZeroDivisionError branches: every divisor is
+# positive here), cached on disk, the GIL released. `_bar` is only called from compiled
+# code, so it gets no Python wrapper (less to compile on a cold start).
+_NO_WRAPPERS: dict[str, Any] = {"no_cpython_wrapper": True, "no_cfunc_wrapper": True}
+_F = TypeVar("_F", bound=Callable[..., object])
 
-@numba.njit(cache=True)
+
+def _compiled_callee(function: _F) -> _F:
+    """`numba.njit` with the kernel's options, without the Python and C entry wrappers (the
+    function is only called from compiled code)."""
+    compiled = numba.njit(function, cache=True, nogil=True, error_model="numpy", **_NO_WRAPPERS)
+    return cast(_F, compiled)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def run_isolated(
     opens: np.ndarray,
     highs: np.ndarray,
@@ -164,10 +191,12 @@ def run_isolated(
     stops: np.ndarray,
     volatility: np.ndarray,
     days: np.ndarray,
-    params: tuple[float, ...],
+    params: np.ndarray,
     sp: np.ndarray,
-    up: np.ndarray,
+    up: np.ndarray | None,
     tk: np.ndarray,
+    st: np.ndarray,
+    acc: np.ndarray,
     cash_out: np.ndarray,
     position_out: np.ndarray,
     equity_out: np.ndarray,
@@ -177,18 +206,22 @@ def run_isolated(
 ) -> None:
     """Isolated accounts: symbol by symbol, each symbol with its own cash.
 
-    Outputs go to `cash_out`/`position_out`/`equity_out` (n_symbols, n_times), `fills`,
-    `trades` and `counts`; records beyond the capacity of `fills`/`trades` are counted but
-    not written, so the caller can run again with enough room.
+    Outputs go to `equity_out` (n_symbols, n_times), `cash_out`/`position_out` (same shape,
+    or (0, 0) when not recorded), `fills` (FILL_FIELDS, capacity), `trades` (TRADE_FIELDS,
+    capacity) and `counts`; records beyond the capacity are counted but not written, so
+    the caller can run again with enough room. `st` and `acc` hold the state at the end
+    (the positions still open).
     """
     n_symbols, n_times = opens.shape
-    st, acc = _new_state(n_symbols, n_symbols, params[P_CASH])
-    has_stops = _has_stops(params)
-    track_days = not np.isnan(params[P_MAX_DAILY_LOSS])
+    has_stops = params[P_HAS_STOPS] > 0.0
+    has_limit = params[P_HAS_LIMIT] > 0.0
+    has_stop = params[P_HAS_STOP] > 0.0
+    use_vol = params[P_USE_VOL] > 0.0
+    track_days = params[P_MAX_DAILY_LOSS] == params[P_MAX_DAILY_LOSS]
+    books = position_out.shape[1] == n_times
     for s in range(n_symbols):
         o_row, h_row, lo_row, c_row = opens[s], highs[s], lows[s], closes[s]
-        entry_row, exit_row = entries[s], exits[s]
-        cash_row, position_row, equity_row = cash_out[s], position_out[s], equity_out[s]
+        entry_row, exit_row, equity_row = entries[s], exits[s], equity_out[s]
         cash = params[P_CASH]
         position = 0.0
         equity = cash
@@ -200,44 +233,43 @@ def run_isolated(
             h = h_row[t]
             lo = lo_row[t]
             c = c_row[t]
-            if not (o > 0.0 and h > 0.0 and lo > 0.0 and c > 0.0):
-                if o <= 0.0 or h <= 0.0 or lo <= 0.0 or c <= 0.0:
-                    counts[C_ERROR] = 1
-                    counts[C_ERROR_SYMBOL] = s
-                    counts[C_ERROR_BAR] = t
-                    return
-                cash_row[t] = cash
-                position_row[t] = position
-                equity_row[t] = equity
-                continue
-            if track_days and acc[s, A_DAY] != days[t]:
-                acc[s, A_DAY] = days[t]
-                acc[s, A_DAY_START] = equity
-                acc[s, A_HALTED] = 0.0
-            if entry_row[t] or exit_row[t] or busy or (has_stops and position > 0.0):
-                acc[s, A_EQ_LAST] = equity
-                st[s, S_LAST_CLOSE] = last_close
-                _bar(
-                    s, s, t, STEP_BEGIN, STEP_CLOSE_ENTRY, o, h, lo, c, volumes[s, t], entries,
-                    exits, confidence, limits, stops, volatility, params, sp, up, tk, st, acc,
-                    fills, trades, counts,
-                )  # fmt: skip
-                cash = acc[s, A_CASH]
-                position = st[s, S_POS]
-                busy = st[s, S_PE_REMAIN] >= 0.0 or st[s, S_PX_REMAIN] >= 0.0
-            last_close = c
-            last_bar = t
-            equity = cash + position * c
-            cash_row[t] = cash
-            position_row[t] = position
+            if o > 0.0 and h > 0.0 and lo > 0.0 and c > 0.0:
+                if track_days and acc[s, A_DAY] != days[t]:
+                    acc[s, A_DAY] = days[t]
+                    acc[s, A_DAY_START] = equity
+                    acc[s, A_HALTED] = 0.0
+                if entry_row[t] or exit_row[t] or busy or (has_stops and position > 0.0):
+                    acc[s, A_EQ_LAST] = equity
+                    st[s, S_LAST_CLOSE] = last_close
+                    _bar(
+                        s, s, t, STEP_BEGIN, STEP_CLOSE_ENTRY, o, h, lo, c, volumes[s, t],
+                        entry_row[t], exit_row[t], confidence[s, t],
+                        limits[s, t] if has_limit else np.nan,
+                        stops[s, t] if has_stop else np.nan,
+                        volatility[s, t] if use_vol else np.nan,
+                        params, sp, up, tk, st, acc, fills, trades, counts,
+                    )  # fmt: skip
+                    cash = acc[s, A_CASH]
+                    position = st[s, S_POS]
+                    busy = st[s, S_PE_REMAIN] >= 0.0 or st[s, S_PX_REMAIN] >= 0.0
+                last_close = c
+                last_bar = t
+                equity = cash + position * c
+            elif o <= 0.0 or h <= 0.0 or lo <= 0.0 or c <= 0.0:
+                counts[C_ERROR] = 1
+                counts[C_ERROR_SYMBOL] = s
+                counts[C_ERROR_BAR] = t
+                return
             equity_row[t] = equity
+            if books:
+                cash_out[s, t] = cash
+                position_out[s, t] = position
         st[s, S_LAST_CLOSE] = last_close
         st[s, S_LAST_BAR] = last_bar
         acc[s, A_EQ_LAST] = equity
-    _close_books(st, trades, counts)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def run_portfolio(
     opens: np.ndarray,
     highs: np.ndarray,
@@ -251,10 +283,12 @@ def run_portfolio(
     stops: np.ndarray,
     volatility: np.ndarray,
     days: np.ndarray,
-    params: tuple[float, ...],
+    params: np.ndarray,
     sp: np.ndarray,
-    up: np.ndarray,
+    up: np.ndarray | None,
     tk: np.ndarray,
+    st: np.ndarray,
+    acc: np.ndarray,
     cash_out: np.ndarray,
     position_out: np.ndarray,
     equity_out: np.ndarray,
@@ -264,16 +298,21 @@ def run_portfolio(
 ) -> None:
     """One shared account: bar by bar, each step of a bar over all symbols.
 
-    Like `run_isolated` except that `cash_out` and `equity_out` are shaped (1, n_times).
-    Entries due at the same step are queued by confidence (high first), then symbol index.
+    Like `run_isolated` except that `cash_out` and `equity_out` are shaped (1, n_times)
+    (`cash_out` (0, 0) when not recorded). Entries due at the same step are queued by
+    confidence (high first), then symbol index.
     """
     n_symbols, n_times = opens.shape
-    st, acc = _new_state(n_symbols, 1, params[P_CASH])
-    has_stops = _has_stops(params)
+    has_stops = params[P_HAS_STOPS] > 0.0
+    has_limit = params[P_HAS_LIMIT] > 0.0
+    has_stop = params[P_HAS_STOP] > 0.0
+    use_vol = params[P_USE_VOL] > 0.0
     fill_close = params[P_FILL_CLOSE] > 0.0
+    books = position_out.shape[1] == n_times
     active = np.zeros(n_symbols, dtype=np.bool_)
     valid = np.zeros(n_symbols, dtype=np.bool_)
     queue = np.empty(n_symbols, dtype=np.int64)
+    limit = params[P_MAX_DAILY_LOSS]
     for t in range(n_times):
         if acc[0, A_DAY] != days[t]:
             acc[0, A_DAY] = days[t]
@@ -298,12 +337,25 @@ def run_portfolio(
                 or (has_stops and st[s, S_POS] > 0.0)
             )
         for step in range(STEP_BEGIN, STEP_CLOSE_ENTRY + 1):
-            if step in (STEP_OPEN_ENTRY, STEP_RESTING, STEP_CLOSE_ENTRY):
+            if step == STEP_OPEN_ENTRY or step == STEP_RESTING or step == STEP_CLOSE_ENTRY:  # noqa: SIM109
                 if (step == STEP_OPEN_ENTRY and fill_close) or (
                     step == STEP_CLOSE_ENTRY and not fill_close
                 ):
                     continue
-                n = _queue_entries(active, st, step != STEP_RESTING, queue)
+                # Due entries by confidence (high first), then symbol (stable insertion).
+                market = step != STEP_RESTING
+                n = 0
+                for s in range(n_symbols):
+                    if not active[s] or st[s, S_PE_REMAIN] != 0.0:
+                        continue
+                    if (st[s, S_PE_KIND] == KIND_MARKET) != market:
+                        continue
+                    i = n
+                    while i > 0 and st[queue[i - 1], S_PE_CONF] < st[s, S_PE_CONF]:
+                        queue[i] = queue[i - 1]
+                        i -= 1
+                    queue[i] = s
+                    n += 1
             else:
                 n = 0
                 for s in range(n_symbols):
@@ -316,12 +368,17 @@ def run_portfolio(
                     if st[s, S_POS] != 0.0:
                         mark = closes[s, t] if valid[s] else st[s, S_LAST_CLOSE]
                         equity += st[s, S_POS] * mark
-                _check_daily_loss(0, equity, acc, params)
+                start = acc[0, A_DAY_START]
+                if limit == limit and start > 0.0 and start - equity > limit * start:
+                    acc[0, A_HALTED] = 1.0
             for i in range(n):
                 s = queue[i]
                 _bar(
                     s, 0, t, step, step, opens[s, t], highs[s, t], lows[s, t], closes[s, t],
-                    volumes[s, t], entries, exits, confidence, limits, stops, volatility,
+                    volumes[s, t], entries[s, t], exits[s, t], confidence[s, t],
+                    limits[s, t] if has_limit else np.nan,
+                    stops[s, t] if has_stop else np.nan,
+                    volatility[s, t] if use_vol else np.nan,
                     params, sp, up, tk, st, acc, fills, trades, counts,
                 )  # fmt: skip
         equity = acc[0, A_CASH]
@@ -331,14 +388,15 @@ def run_portfolio(
                 st[s, S_LAST_BAR] = t
             if st[s, S_POS] != 0.0:
                 equity += st[s, S_POS] * st[s, S_LAST_CLOSE]
-            position_out[s, t] = st[s, S_POS]
+            if books:
+                position_out[s, t] = st[s, S_POS]
         acc[0, A_EQ_LAST] = equity
-        cash_out[0, t] = acc[0, A_CASH]
+        if books:
+            cash_out[0, t] = acc[0, A_CASH]
         equity_out[0, t] = equity
-    _close_books(st, trades, counts)
 
 
-@numba.njit(cache=True)
+@_compiled_callee
 def _bar(
     s: int,
     a: int,
@@ -350,15 +408,15 @@ def _bar(
     lo: float,
     c: float,
     v: float,
-    entries: np.ndarray,
-    exits: np.ndarray,
-    confidence: np.ndarray,
-    limits: np.ndarray,
-    stops: np.ndarray,
-    volatility: np.ndarray,
-    params: tuple[float, ...],
+    entry_signal: bool,
+    exit_signal: bool,
+    entry_confidence: float,
+    entry_limit: float,
+    entry_stop: float,
+    entry_volatility: float,
+    params: np.ndarray,
     sp: np.ndarray,
-    up: np.ndarray,
+    up: np.ndarray | None,
     tk: np.ndarray,
     st: np.ndarray,
     acc: np.ndarray,
@@ -366,19 +424,29 @@ def _bar(
     trades: np.ndarray,
     counts: np.ndarray,
 ) -> None:
-    """Run steps `first`..`last` of bar t for symbol s (account a)."""
-    symbol = sp[s]
-    row = st[s]
-    account = acc[a]
-    pos = row[S_POS]
-    pe_remain = row[S_PE_REMAIN]
-    px_remain = row[S_PX_REMAIN]
-    highest = row[S_HIGHEST]
-    cash = account[A_CASH]
+    """Run steps `first`..`last` of bar t for symbol s (account a).
+
+    `up` (the tick table's band bounds) is None for a *basic* run: no stops, no limit/stop
+    entries, no tick grid, no price band and no participation cap. numba then prunes
+    those branches before typing them, so the basic specialisation (the common research
+    case) compiles in less time; the result is the same as the full one.
+
+    The bar's prices and signal cells come as scalars (`entry_limit`, `entry_stop` and
+    `entry_volatility` NaN when there are none) and the state is read and written with
+    2-D indexing: no array views, few array arguments, a cheap call.
+    """
+    pos = st[s, S_POS]
+    pe_remain = st[s, S_PE_REMAIN]
+    px_remain = st[s, S_PX_REMAIN]
+    highest = st[s, S_HIGHEST]
+    cash = acc[a, A_CASH]
     fill_close = params[P_FILL_CLOSE] > 0.0
-    tick_kind = int(symbol[SP_TICK_KIND])
-    tick_size = symbol[SP_TICK_SIZE]
-    lot = symbol[SP_LOT]
+    tick_kind = int(sp[s, SP_TICK_KIND])
+    tick_size = sp[s, SP_TICK_SIZE]
+    lot = sp[s, SP_LOT]
+    # `round_to_tick` gets a runtime bool, never a literal True/False: a literal would
+    # compile another specialisation of it (about half a second of cold start).
+    upward = t >= 0
     for step in range(first, last + 1):
         action = 0  # +1 buy, -1 sell
         raw = 0.0
@@ -391,7 +459,7 @@ def _bar(
                 pe_remain -= 1.0
             if px_remain > 0.0:
                 px_remain -= 1.0
-        elif step in (STEP_OPEN_EXIT, STEP_CLOSE_EXIT):
+        elif step == STEP_OPEN_EXIT or step == STEP_CLOSE_EXIT:  # noqa: SIM109
             if (step == STEP_CLOSE_EXIT) == fill_close and px_remain == 0.0:
                 if pos > 0.0:
                     action = -1
@@ -399,8 +467,8 @@ def _bar(
                     reason = F_EXIT_SIGNAL
                 else:
                     px_remain = -1.0
-        elif step in (STEP_OPEN_ENTRY, STEP_CLOSE_ENTRY):
-            due = pe_remain == 0.0 and row[S_PE_KIND] == KIND_MARKET
+        elif step == STEP_OPEN_ENTRY or step == STEP_CLOSE_ENTRY:  # noqa: SIM109
+            due = pe_remain == 0.0 and st[s, S_PE_KIND] == KIND_MARKET
             if (step == STEP_CLOSE_ENTRY) == fill_close and due:
                 pe_remain = -1.0
                 if pos <= 0.0:
@@ -409,8 +477,8 @@ def _bar(
                     reason = F_ENTRY_MARKET
                     stops_from = t + 1 if fill_close else t
         elif step == STEP_STOPS:
-            if pos > 0.0 and t >= row[S_STOPS_FROM]:
-                entry = row[S_ENTRY_PRICE]
+            if up is not None and pos > 0.0 and t >= st[s, S_STOPS_FROM]:
+                entry = st[s, S_ENTRY_PRICE]
                 stop_loss = params[P_STOP_LOSS]
                 trailing = params[P_TRAILING]
                 take_profit = params[P_TAKE_PROFIT]
@@ -422,7 +490,7 @@ def _bar(
                 target = np.inf
                 if take_profit == take_profit:
                     target = round_to_tick(
-                        entry * (1.0 + take_profit), True, tick_kind, tick_size, up, tk
+                        entry * (1.0 + take_profit), upward, tick_kind, tick_size, up, tk
                     )
                 if o <= stop_level or (lo <= stop_level and o < target):
                     action = -1
@@ -430,22 +498,22 @@ def _bar(
                     reason = stop_reason
                 elif o >= target or h >= target:
                     action = -1
-                    raw = max(round_to_tick(o, False, tick_kind, tick_size, up, tk), target)
+                    raw = max(round_to_tick(o, not upward, tick_kind, tick_size, up, tk), target)
                     raw = target if o < target else raw
                     slip = False
                     reason = F_TAKE_PROFIT
                 exit_reason = reason - F_EXIT_SIGNAL
         elif step == STEP_RESTING:
-            if pe_remain == 0.0 and row[S_PE_KIND] != KIND_MARKET:
+            if up is not None and pe_remain == 0.0 and st[s, S_PE_KIND] != KIND_MARKET:
                 pe_remain = -1.0
                 if pos <= 0.0:
-                    is_limit = row[S_PE_KIND] == KIND_LIMIT
+                    is_limit = st[s, S_PE_KIND] == KIND_LIMIT
                     level = round_to_tick(
-                        row[S_PE_PRICE], not is_limit, tick_kind, tick_size, up, tk
+                        st[s, S_PE_PRICE], not is_limit, tick_kind, tick_size, up, tk
                     )
                     if is_limit and lo <= level:
                         action = 1
-                        raw = min(round_to_tick(o, True, tick_kind, tick_size, up, tk), level)
+                        raw = min(round_to_tick(o, is_limit, tick_kind, tick_size, up, tk), level)
                         slip = False
                         reason = F_ENTRY_LIMIT
                     elif not is_limit and h >= level:
@@ -456,75 +524,82 @@ def _bar(
                         counts[C_REFUSALS + R_NOT_TRIGGERED] += 1
                     stops_from = t + 1
         elif step == STEP_DECIDE:
-            if params[P_PORTFOLIO] == 0.0:
-                _check_daily_loss(a, cash + pos * c, acc, params)
-            if exits[s, t]:
+            limit = params[P_MAX_DAILY_LOSS]
+            start = acc[a, A_DAY_START]
+            if (
+                params[P_PORTFOLIO] == 0.0
+                and limit == limit
+                and start > 0.0
+                and start - (cash + pos * c) > limit * start
+            ):
+                acc[a, A_HALTED] = 1.0
+            if exit_signal:
                 if px_remain < 0.0 and (pos > 0.0 or pe_remain >= 0.0):
                     px_remain = params[P_LATENCY] + (0.0 if fill_close else 1.0)
-            elif entries[s, t] and pos <= 0.0 and pe_remain < 0.0:
-                level = confidence[s, t]
-                level = 0.0 if level != level else level
+            elif entry_signal and pos <= 0.0 and pe_remain < 0.0:
+                level = 0.0 if entry_confidence != entry_confidence else entry_confidence
                 kind = KIND_MARKET
                 price = np.nan
-                if params[P_HAS_LIMIT] > 0.0 and limits[s, t] == limits[s, t]:
+                if entry_limit == entry_limit:
                     kind = KIND_LIMIT
-                    price = limits[s, t]
-                elif params[P_HAS_STOP] > 0.0 and stops[s, t] == stops[s, t]:
+                    price = entry_limit
+                elif entry_stop == entry_stop:
                     kind = KIND_STOP
-                    price = stops[s, t]
+                    price = entry_stop
                 deviation = params[P_MAX_DEVIATION]
                 if level < params[P_MIN_CONFIDENCE]:
                     counts[C_REFUSALS + R_MIN_CONFIDENCE] += 1
-                elif account[A_HALTED] > 0.0:
+                elif acc[a, A_HALTED] > 0.0:
                     counts[C_REFUSALS + R_DAILY_LOSS] += 1
                 elif kind != KIND_MARKET and abs(price - c) > deviation * c:
                     counts[C_REFUSALS + R_PRICE_DEVIATION] += 1
                 else:
                     market_close = fill_close and kind == KIND_MARKET
                     pe_remain = params[P_LATENCY] + (0.0 if market_close else 1.0)
-                    row[S_PE_KIND] = kind
-                    row[S_PE_PRICE] = price
-                    row[S_PE_CONF] = level
-                    row[S_PE_VOL] = volatility[s, t] if params[P_USE_VOL] > 0.0 else np.nan
+                    st[s, S_PE_KIND] = kind
+                    st[s, S_PE_PRICE] = price
+                    st[s, S_PE_CONF] = level
+                    st[s, S_PE_VOL] = entry_volatility
         if action != 0:
+            buy = action > 0
             price = raw
             if slip:
                 move = raw * params[P_SLIP_BPS] * 1e-4 + params[P_SLIP_RANGE] * (h - lo)
                 price = max(raw + action * move, 0.0)
-                price = round_to_tick(price, action > 0, tick_kind, tick_size, up, tk)
+                if up is not None:
+                    price = round_to_tick(price, buy, tick_kind, tick_size, up, tk)
             quantity = 0.0
-            band = symbol[SP_PRICE_LIMIT]
-            base = row[S_LAST_CLOSE]
+            band = sp[s, SP_PRICE_LIMIT]
+            base = st[s, S_LAST_CLOSE]
             participation = np.inf
-            if params[P_PARTICIPATION] > 0.0:
+            if up is not None and params[P_PARTICIPATION] > 0.0:
                 participation = 0.0
                 if v > 0.0:
                     participation = np.floor(params[P_PARTICIPATION] * v / lot + 1e-9) * lot
-            if (
-                band > 0.0
-                and base > 0.0
-                and (
-                    price
-                    < round_to_tick(base * (1.0 - band), True, tick_kind, tick_size, up, tk)
-                    - _BAND_TOLERANCE * price
-                    or price
-                    > round_to_tick(base * (1.0 + band), False, tick_kind, tick_size, up, tk)
-                    + _BAND_TOLERANCE * price
+            outside = False
+            if up is not None and band > 0.0 and base > 0.0:
+                floor = round_to_tick(base * (1.0 - band), upward, tick_kind, tick_size, up, tk)
+                ceiling = round_to_tick(
+                    base * (1.0 + band), not upward, tick_kind, tick_size, up, tk
                 )
-            ):
+                outside = (
+                    price < floor - _BAND_TOLERANCE * price
+                    or price > ceiling + _BAND_TOLERANCE * price
+                )
+            if outside:
                 counts[C_REFUSALS + R_PRICE_LIMIT] += 1
             elif action < 0:
                 quantity = min(pos, participation)
                 if quantity <= 0.0:
                     counts[C_REFUSALS + R_PARTICIPATION] += 1
-            elif params[P_PORTFOLIO] > 0.0 and account[A_OPEN] >= params[P_MAX_OPEN]:
+            elif params[P_PORTFOLIO] > 0.0 and acc[a, A_OPEN] >= params[P_MAX_OPEN]:
                 counts[C_REFUSALS + R_MAX_OPEN] += 1
             else:
-                equity = account[A_EQ_LAST]
+                equity = acc[a, A_EQ_LAST]
                 quantity = entry_quantity(
                     int(params[P_SIZING]), price, min(cash, params[P_ALLOCATION] * equity),
                     equity, params[P_COMMISSION], params[P_COMMISSION_MIN], lot,
-                    params[P_QUANTITY], params[P_FRACTION], params[P_ANNUAL_VOL], row[S_PE_VOL],
+                    params[P_QUANTITY], params[P_FRACTION], params[P_ANNUAL_VOL], st[s, S_PE_VOL],
                 )  # fmt: skip
                 cap = np.floor(params[P_MAX_POSITION] * equity / price / lot) * lot
                 if quantity < 0.0:
@@ -554,132 +629,60 @@ def _bar(
                     if value > 0.0
                     else 0.0
                 )
-                tax = value * symbol[SP_SELL_TAX] if action < 0 else 0.0
+                tax = value * sp[s, SP_SELL_TAX] if action < 0 else 0.0
                 i = counts[C_FILLS]
-                if i < fills.shape[0]:
-                    record = fills[i]
-                    record[0] = s
-                    record[1] = t
-                    record[2] = action
-                    record[3] = quantity
-                    record[4] = price
-                    record[5] = fee
-                    record[6] = tax
-                    record[7] = reason
+                if i < fills.shape[1]:
+                    fills[0, i] = s
+                    fills[1, i] = t
+                    fills[2, i] = action
+                    fills[3, i] = quantity
+                    fills[4, i] = price
+                    fills[5, i] = fee
+                    fills[6, i] = tax
+                    fills[7, i] = reason
                 counts[C_FILLS] = i + 1
-                if action > 0:
+                if buy:
                     cash -= value + fee
                     pos = quantity
-                    account[A_OPEN] += 1.0
+                    acc[a, A_OPEN] += 1.0
                     highest = price
-                    row[S_ENTRY_PRICE] = price
-                    row[S_ENTRY_BAR] = t
-                    row[S_ENTRY_QTY] = quantity
-                    row[S_ENTRY_VALUE] = value
-                    row[S_EXIT_VALUE] = 0.0
-                    row[S_EXIT_QTY] = 0.0
-                    row[S_COSTS] = fee
-                    row[S_STOPS_FROM] = stops_from
+                    st[s, S_ENTRY_PRICE] = price
+                    st[s, S_ENTRY_BAR] = t
+                    st[s, S_ENTRY_QTY] = quantity
+                    st[s, S_ENTRY_VALUE] = value
+                    st[s, S_EXIT_VALUE] = 0.0
+                    st[s, S_EXIT_QTY] = 0.0
+                    st[s, S_COSTS] = fee
+                    st[s, S_STOPS_FROM] = stops_from
                 else:
                     cash += value - fee - tax
                     pos -= quantity
-                    row[S_EXIT_VALUE] += value
-                    row[S_EXIT_QTY] += quantity
-                    row[S_COSTS] += fee + tax
+                    st[s, S_EXIT_VALUE] += value
+                    st[s, S_EXIT_QTY] += quantity
+                    st[s, S_COSTS] += fee + tax
                     if pos <= 0.0:
                         pos = 0.0
-                        account[A_OPEN] -= 1.0
-                        row[S_POS] = 0.0
-                        _record_trade(s, t, exit_reason, st, trades, counts)
+                        acc[a, A_OPEN] -= 1.0
+                        i = counts[C_TRADES]
+                        if i < trades.shape[1]:
+                            trades[0, i] = s
+                            trades[1, i] = st[s, S_ENTRY_BAR]
+                            trades[2, i] = st[s, S_ENTRY_PRICE]
+                            trades[3, i] = t
+                            trades[4, i] = st[s, S_EXIT_VALUE] / st[s, S_EXIT_QTY]
+                            trades[5, i] = st[s, S_ENTRY_QTY]
+                            trades[6, i] = (
+                                st[s, S_EXIT_VALUE] - st[s, S_ENTRY_VALUE] - st[s, S_COSTS]
+                            )
+                            trades[7, i] = st[s, S_COSTS]
+                            trades[8, i] = exit_reason
+                        counts[C_TRADES] = i + 1
                         if reason == F_EXIT_SIGNAL:
                             px_remain = -1.0
-        if step == STEP_STOPS and pos > 0.0 and t >= row[S_STOPS_FROM] and h > highest:
+        if step == STEP_STOPS and pos > 0.0 and t >= st[s, S_STOPS_FROM] and h > highest:
             highest = h
-    row[S_POS] = pos
-    row[S_PE_REMAIN] = pe_remain
-    row[S_PX_REMAIN] = px_remain
-    row[S_HIGHEST] = highest
-    account[A_CASH] = cash
-
-
-@numba.njit(cache=True)
-def _new_state(n_symbols: int, n_accounts: int, cash: float) -> tuple[np.ndarray, np.ndarray]:
-    st = np.zeros((n_symbols, N_STATE))
-    for s in range(n_symbols):
-        st[s, S_LAST_CLOSE] = np.nan
-        st[s, S_LAST_BAR] = -1.0
-        st[s, S_PE_REMAIN] = -1.0
-        st[s, S_PX_REMAIN] = -1.0
-    acc = np.zeros((n_accounts, N_ACCOUNT))
-    for a in range(n_accounts):
-        acc[a, A_CASH] = cash
-        acc[a, A_EQ_LAST] = cash
-        acc[a, A_DAY] = -1.0
-        acc[a, A_DAY_START] = cash
-    return st, acc
-
-
-@numba.njit(cache=True)
-def _has_stops(params: tuple[float, ...]) -> bool:
-    return not (
-        np.isnan(params[P_STOP_LOSS])
-        and np.isnan(params[P_TRAILING])
-        and np.isnan(params[P_TAKE_PROFIT])
-    )
-
-
-@numba.njit(cache=True)
-def _check_daily_loss(a: int, equity: float, acc: np.ndarray, params: tuple[float, ...]) -> None:
-    limit = params[P_MAX_DAILY_LOSS]
-    start = acc[a, A_DAY_START]
-    if limit == limit and start > 0.0 and start - equity > limit * start:
-        acc[a, A_HALTED] = 1.0
-
-
-@numba.njit(cache=True)
-def _queue_entries(active: np.ndarray, st: np.ndarray, market: bool, queue: np.ndarray) -> int:
-    """Active symbols whose market (or limit/stop) entry is due now, by confidence (high
-    first), then by symbol index (stable insertion sort)."""
-    n = 0
-    for s in range(active.shape[0]):
-        if not active[s] or st[s, S_PE_REMAIN] != 0.0:
-            continue
-        if (st[s, S_PE_KIND] == KIND_MARKET) != market:
-            continue
-        i = n
-        while i > 0 and st[queue[i - 1], S_PE_CONF] < st[s, S_PE_CONF]:
-            queue[i] = queue[i - 1]
-            i -= 1
-        queue[i] = s
-        n += 1
-    return n
-
-
-@numba.njit(cache=True)
-def _close_books(st: np.ndarray, trades: np.ndarray, counts: np.ndarray) -> None:
-    """Record the positions still open as END trades valued at their last close."""
-    if counts[C_ERROR] != 0:
-        return
-    for s in range(st.shape[0]):
-        if st[s, S_POS] > 0.0:
-            st[s, S_EXIT_VALUE] += st[s, S_POS] * st[s, S_LAST_CLOSE]
-            st[s, S_EXIT_QTY] += st[s, S_POS]
-            _record_trade(s, int(st[s, S_LAST_BAR]), X_END, st, trades, counts)
-
-
-@numba.njit(cache=True)
-def _record_trade(
-    s: int, t: int, exit_reason: int, st: np.ndarray, trades: np.ndarray, counts: np.ndarray
-) -> None:
-    i = counts[C_TRADES]
-    if i < trades.shape[0]:
-        trades[i, 0] = s
-        trades[i, 1] = st[s, S_ENTRY_BAR]
-        trades[i, 2] = st[s, S_ENTRY_PRICE]
-        trades[i, 3] = t
-        trades[i, 4] = st[s, S_EXIT_VALUE] / st[s, S_EXIT_QTY]
-        trades[i, 5] = st[s, S_ENTRY_QTY]
-        trades[i, 6] = st[s, S_EXIT_VALUE] - st[s, S_ENTRY_VALUE] - st[s, S_COSTS]
-        trades[i, 7] = st[s, S_COSTS]
-        trades[i, 8] = exit_reason
-    counts[C_TRADES] = i + 1
+    st[s, S_POS] = pos
+    st[s, S_PE_REMAIN] = pe_remain
+    st[s, S_PX_REMAIN] = px_remain
+    st[s, S_HIGHEST] = highest
+    acc[a, A_CASH] = cash

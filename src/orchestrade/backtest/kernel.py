@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 
 from orchestrade.backtest import _kernel_loop as loop
 from orchestrade.backtest.config import SimulationConfig
-from orchestrade.backtest.costs import TICK_FIXED, TICK_KINDS, tick_bands
+from orchestrade.backtest.costs import TICK_FIXED, TICK_KINDS, TICK_NONE, tick_bands
 from orchestrade.backtest.errors import ConfigError, InputError
 from orchestrade.backtest.ports import PanelLike, SignalsLike
 from orchestrade.backtest.records import CAPPED_CHECKS, FILL_DTYPE, REFUSAL_CHECKS, TRADE_DTYPE
@@ -24,6 +24,18 @@ from orchestrade.backtest.sizing import realised_volatility
 
 _NS_PER_DAY = 86_400_000_000_000
 _BAND_UPPER, _BAND_TICKS = tick_bands()
+
+
+Record = Literal["full", "equity"]
+RECORDS: tuple[str, ...] = ("full", "equity")
+"""What `simulate` writes per bar: "full" = equity, cash and position; "equity" = equity
+only (cash and position are then rebuilt from the fills when first read)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Books:
+    cash: np.ndarray
+    position: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,30 +46,42 @@ class Simulation:
         symbols, timestamps: the axes of the inputs.
         mode: "isolated" or "portfolio".
         initial_cash: starting cash per symbol (isolated) or in total (portfolio).
-        cash: cash after each bar, (n_symbols, n_times) isolated or (n_times,) portfolio.
-        position: units held after each bar, (n_symbols, n_times).
-        equity: cash + position x last close, shaped like `cash`. Cells where a symbol
-            has no bar carry the previous values (the position is marked at its last close).
+        equity: cash + position x last close after each bar, (n_symbols, n_times) isolated
+            or (n_times,) portfolio. Cells where a symbol has no bar carry the previous
+            values (the position is marked at its last close).
         fills: FILL_DTYPE records in execution order (`orchestrade.backtest.records`).
         trades: TRADE_DTYPE records in closing order; positions still open at the end come
             last with exit reason END, valued at the symbol's last close (no exit fill).
         refusals: orders not executed, per check (`records.REFUSAL_CHECKS`).
         capped: entries executed with a reduced quantity, per cause.
         config: the configuration of the run.
+        cash, position (properties): cash after each bar, shaped like `equity`, and units
+            held after each bar, (n_symbols, n_times). Recorded by the kernel with
+            `record="full"`; with `record="equity"` rebuilt from the fills on first access
+            (the same arithmetic in the same order, so the values are identical).
     """
 
     symbols: tuple[str, ...]
     timestamps: np.ndarray
     mode: str
     initial_cash: float
-    cash: np.ndarray
-    position: np.ndarray
     equity: np.ndarray
     fills: np.ndarray
     trades: np.ndarray
     refusals: dict[str, int]
     capped: dict[str, int]
     config: SimulationConfig
+    _books: _Books | None = field(default=None, repr=False)
+
+    @property
+    def cash(self) -> np.ndarray:
+        """Cash after each bar: (n_symbols, n_times) isolated, (n_times,) portfolio."""
+        return self._recorded_books().cash
+
+    @property
+    def position(self) -> np.ndarray:
+        """Units held after each bar, (n_symbols, n_times)."""
+        return self._recorded_books().position
 
     @property
     def final_equity(self) -> np.ndarray:
@@ -66,9 +90,23 @@ class Simulation:
             return np.full(self.equity.shape[:-1], self.initial_cash)
         return np.asarray(self.equity[..., -1])
 
+    def _recorded_books(self) -> _Books:
+        if self._books is None:
+            books = _replay_books(
+                self.fills, self.mode == "portfolio", self.initial_cash, self.equity.shape,
+                len(self.symbols),
+            )  # fmt: skip
+            object.__setattr__(self, "_books", books)
+            return books
+        return self._books
+
 
 def simulate(
-    prices: PanelLike, signals: SignalsLike, config: SimulationConfig | None = None
+    prices: PanelLike,
+    signals: SignalsLike,
+    config: SimulationConfig | None = None,
+    *,
+    record: Record = "full",
 ) -> Simulation:
     """Simulate long-only trading of `signals` on `prices`, all symbols in one compiled loop.
 
@@ -127,12 +165,18 @@ def simulate(
         prices: aligned OHLCV arrays (`PanelLike`, e.g. `orchestrade.data.BarPanel`).
         signals: entries/exits on the same symbols and timestamps (`SignalsLike`).
         config: the settings; defaults to `SimulationConfig()` (no costs, no limits).
+        record: "full" (default) writes equity, cash and position at every bar; "equity"
+            writes the equity only, which saves two (n_symbols, n_times) arrays of memory
+            and time when only equity curves and trades are needed (sweeps); `cash` and
+            `position` are then rebuilt from the fills if they are read.
 
     Raises:
         InputError: shapes, dtypes, symbols or timestamps of prices and signals disagree,
             or a price is zero or negative.
-        ConfigError: a per-symbol setting has the wrong length.
+        ConfigError: a per-symbol setting has the wrong length, or `record` is unknown.
     """
+    if record not in RECORDS:
+        raise ConfigError(f"record must be one of {', '.join(RECORDS)}, got {record!r}")
     config = config or SimulationConfig()
     arrays = _price_arrays(prices)
     n_symbols, n_times = arrays[0].shape
@@ -150,22 +194,26 @@ def simulate(
     stamps = np.asarray(prices.timestamps)
     days = stamps.view(np.int64) // _NS_PER_DAY
     portfolio = config.mode == "portfolio"
-    account_shape = (1, n_times) if portfolio else (n_symbols, n_times)
-    cash = np.empty(account_shape)
-    position = np.empty((n_symbols, n_times))
-    equity = np.empty(account_shape)
+    n_accounts = 1 if portfolio else n_symbols
+    equity = np.empty((n_accounts, n_times))
+    books = record == "full"
+    cash = np.empty((n_accounts, n_times) if books else (0, 0))
+    position = np.empty((n_symbols, n_times) if books else (0, 0))
+    basic = _is_basic(config, symbol_params, limits is None and stops is None)
+    bands = (None if basic else _BAND_UPPER, _BAND_TICKS)
     n_entries = int(np.count_nonzero(entries))
     fill_capacity, trade_capacity = 2 * n_entries + 16, n_entries + 16
+    run: Callable[..., None] = loop.run_portfolio if portfolio else loop.run_isolated
     while True:
-        fills = np.empty((fill_capacity, loop.FILL_FIELDS))
-        trades = np.empty((trade_capacity, loop.TRADE_FIELDS))
+        state, accounts = _new_state(n_symbols, n_accounts, config.cash)
+        fills = np.empty((loop.FILL_FIELDS, fill_capacity))
+        trades = np.empty((loop.TRADE_FIELDS, trade_capacity))
         counts = np.zeros(loop.N_COUNTS, dtype=np.int64)
-        run: Callable[..., None] = loop.run_portfolio if portfolio else loop.run_isolated
         run(
             *arrays, entries, exits, confidence,
             dummy if limits is None else limits, dummy if stops is None else stops,
-            volatility, days, tuple(params.tolist()), symbol_params, _BAND_UPPER, _BAND_TICKS,
-            cash, position, equity, fills, trades, counts,
+            volatility, days, params, symbol_params, *bands,
+            state, accounts, cash, position, equity, fills, trades, counts,
         )  # fmt: skip
         if counts[loop.C_ERROR]:
             symbol = prices.symbols[int(counts[loop.C_ERROR_SYMBOL])]
@@ -177,19 +225,19 @@ def simulate(
         fill_capacity, trade_capacity = max(n_fills, fill_capacity), max(n_trades, trade_capacity)
     refusals = counts[loop.C_REFUSALS : loop.C_REFUSALS + loop.N_REFUSALS]
     capped = counts[loop.C_CAPPED : loop.C_CAPPED + loop.N_CAPPED]
+    trade_rows = np.concatenate([trades[:, :n_trades], _open_positions(state)], axis=1)
     return Simulation(
         symbols=tuple(prices.symbols),
         timestamps=stamps,
         mode=config.mode,
         initial_cash=config.cash,
-        cash=cash[0] if portfolio else cash,
-        position=position,
         equity=equity[0] if portfolio else equity,
-        fills=_fill_records(fills[:n_fills]),
-        trades=_trade_records(trades[:n_trades]),
+        fills=_records(fills[:, :n_fills], FILL_DTYPE),
+        trades=_records(trade_rows, TRADE_DTYPE),
         refusals={name: int(n) for name, n in zip(REFUSAL_CHECKS, refusals, strict=True)},
         capped={name: int(n) for name, n in zip(CAPPED_CHECKS, capped, strict=True)},
         config=config,
+        _books=_Books(cash[0] if portfolio else cash, position) if books else None,
     )
 
 
@@ -305,18 +353,117 @@ def _params(config: SimulationConfig, has_limit: bool, has_stop: bool) -> np.nda
     params[loop.P_HAS_STOP] = has_stop
     params[loop.P_USE_VOL] = sizing.method == "volatility_target"
     params[loop.P_CASH] = config.cash
+    params[loop.P_HAS_STOPS] = not (
+        config.stop_loss is None and config.take_profit is None and config.trailing_stop is None
+    )
     return params
 
 
-def _fill_records(rows: np.ndarray) -> np.ndarray:
-    records = np.empty(rows.shape[0], dtype=FILL_DTYPE)
-    for column, name in enumerate(FILL_DTYPE.names or ()):
-        records[name] = rows[:, column]
+def _is_basic(config: SimulationConfig, symbol_params: np.ndarray, market_only: bool) -> bool:
+    """Whether the run needs none of the features the kernel's basic specialisation
+    leaves out (see `_kernel_loop._bar`)."""
+    return (
+        market_only
+        and config.stop_loss is None
+        and config.take_profit is None
+        and config.trailing_stop is None
+        and config.participation is None
+        and bool(np.all(symbol_params[:, loop.SP_TICK_KIND] == TICK_NONE))
+        and bool(np.all(symbol_params[:, loop.SP_PRICE_LIMIT] == 0.0))
+    )
+
+
+def _new_state(n_symbols: int, n_accounts: int, cash: float) -> tuple[np.ndarray, np.ndarray]:
+    state = np.zeros((n_symbols, loop.N_STATE))
+    state[:, loop.S_LAST_CLOSE] = np.nan
+    state[:, [loop.S_LAST_BAR, loop.S_PE_REMAIN, loop.S_PX_REMAIN]] = -1.0
+    accounts = np.zeros((n_accounts, loop.N_ACCOUNT))
+    accounts[:, [loop.A_CASH, loop.A_EQ_LAST, loop.A_DAY_START]] = cash
+    accounts[:, loop.A_DAY] = -1.0
+    return state, accounts
+
+
+def _open_positions(state: np.ndarray) -> np.ndarray:
+    """Trade columns (the kernel's (TRADE_FIELDS, n) layout) of the positions still open
+    after the last bar, valued at each symbol's last close, in symbol order."""
+    held = np.flatnonzero(state[:, loop.S_POS] > 0.0)
+    rows = state[held]
+    exit_value = rows[:, loop.S_EXIT_VALUE] + rows[:, loop.S_POS] * rows[:, loop.S_LAST_CLOSE]
+    exit_quantity = rows[:, loop.S_EXIT_QTY] + rows[:, loop.S_POS]
+    trades = np.empty((loop.TRADE_FIELDS, held.size))
+    trades[0] = held
+    trades[1] = rows[:, loop.S_ENTRY_BAR]
+    trades[2] = rows[:, loop.S_ENTRY_PRICE]
+    trades[3] = rows[:, loop.S_LAST_BAR]
+    trades[4] = exit_value / exit_quantity
+    trades[5] = rows[:, loop.S_ENTRY_QTY]
+    trades[6] = exit_value - rows[:, loop.S_ENTRY_VALUE] - rows[:, loop.S_COSTS]
+    trades[7] = rows[:, loop.S_COSTS]
+    trades[8] = loop.X_END
+    return trades
+
+
+def _records(columns: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
+    records = np.empty(columns.shape[1], dtype=dtype)
+    for column, name in zip(columns, dtype.names or (), strict=True):
+        records[name] = column
     return records
 
 
-def _trade_records(rows: np.ndarray) -> np.ndarray:
-    records = np.empty(rows.shape[0], dtype=TRADE_DTYPE)
-    for column, name in enumerate(TRADE_DTYPE.names or ()):
-        records[name] = rows[:, column]
-    return records
+def _replay_books(
+    fills: np.ndarray,
+    portfolio: bool,
+    initial_cash: float,
+    account_shape: tuple[int, ...],
+    n_symbols: int,
+) -> _Books:
+    """Cash and position after each bar, rebuilt from the fills.
+
+    Replays the kernel's bookkeeping fill by fill, in execution order and with the same
+    floating-point operations (a buy: cash -= value + fee, position = quantity; a sale:
+    cash += value - fee - tax, position -= quantity, clamped at 0), then carries each
+    value forward to the following bars.
+    """
+    n_times = account_shape[-1]
+    symbols = fills["symbol"]
+    n = symbols.size
+    held = np.empty(n)
+    balance = np.empty(n)
+    positions = [0.0] * n_symbols
+    cashes = [initial_cash] * (1 if portfolio else n_symbols)
+    columns = zip(
+        symbols.tolist(), fills["side"].tolist(), fills["quantity"].tolist(),
+        fills["price"].tolist(), fills["fee"].tolist(), fills["tax"].tolist(), strict=True,
+    )  # fmt: skip
+    for i, (s, side, quantity, price, fee, tax) in enumerate(columns):
+        a = 0 if portfolio else s
+        value = quantity * price
+        if side > 0:
+            cashes[a] -= value + fee
+            positions[s] = quantity
+        else:
+            cashes[a] += value - fee - tax
+            positions[s] -= quantity
+            if positions[s] <= 0.0:
+                positions[s] = 0.0
+        held[i] = positions[s]
+        balance[i] = cashes[a]
+    held = np.append(held, 0.0)  # index -1: before the first fill
+    balance = np.append(balance, initial_cash)
+    last = _last_fill_index(symbols, fills["bar"], n_symbols, n_times)
+    position = held[last]
+    if portfolio:
+        return _Books(
+            balance[np.searchsorted(fills["bar"], np.arange(n_times), "right") - 1], position
+        )
+    return _Books(balance[last], position)
+
+
+def _last_fill_index(
+    symbols: np.ndarray, bars: np.ndarray, n_symbols: int, n_times: int
+) -> np.ndarray:
+    """(n_symbols, n_times): index of the symbol's last fill at or before each bar, -1 if
+    none. Fills are in execution order, which is chronological for every symbol."""
+    last = np.full((n_symbols, n_times), -1, dtype=np.int64)
+    np.maximum.at(last, (symbols, bars), np.arange(symbols.size))
+    return np.maximum.accumulate(last, axis=1)
