@@ -178,7 +178,7 @@ def _pipeline(cash: float, fee: float) -> Step:
         started = time.perf_counter()
         signals = compile_signals(spec, universe, {"fast": fast, "slow": slow})
         compiled = time.perf_counter()
-        simulation = simulate(universe, signals, config)
+        simulation = simulate(universe, signals, config, record="equity")  # trades + equities only
         equity = final_equities(simulation.equity)
         parts = {
             "signals_seconds": compiled - started,
