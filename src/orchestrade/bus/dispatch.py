@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from orchestrade.bus.errors import SubscriptionError, UnknownMessageTypeError
+from orchestrade.bus.errors import (
+    BusNotRunningError,
+    RequestTimeoutError,
+    SubscriptionError,
+    UnknownMessageTypeError,
+)
 from orchestrade.bus.protocol import DeliveryStats, Handler, Target
-from orchestrade.domain import EVENT_TYPES, Envelope, Message
+from orchestrade.domain import EVENT_TYPES, Envelope, Message, MessageId
 
 log = logging.getLogger(__name__)
 
@@ -85,3 +91,57 @@ async def deliver(handler: Handler, envelope: Envelope, stats: DeliveryStats) ->
             return True
     stats.failed += 1
     return False
+
+
+class PendingReplies:
+    """Requests waiting for their reply, matched by the reply's `causation_id`.
+
+    Both buses use it: `wait` sends the request and awaits the reply or the timeout;
+    `complete` hands a reply to its waiter; `fail_all` ends every wait when the bus stops.
+    """
+
+    def __init__(self, owner: str, stats: DeliveryStats) -> None:
+        self._owner = owner
+        self._stats = stats
+        self._waiters: dict[MessageId, asyncio.Future[Envelope]] = {}
+
+    async def wait(
+        self, request: Envelope, send: Callable[[Envelope], Awaitable[object]], timeout_s: float
+    ) -> Envelope:
+        """Send `request` and return its reply.
+
+        Raises:
+            RequestTimeoutError: no reply within `timeout_s` seconds.
+            BusNotRunningError: the bus stopped while waiting.
+        """
+        waiter: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
+        self._waiters[request.message_id] = waiter
+        try:
+            await send(request)
+            return await asyncio.wait_for(waiter, timeout_s)
+        except TimeoutError:
+            raise RequestTimeoutError(
+                f"no reply to {request.type_name} {request.message_id} within {timeout_s}s"
+            ) from None
+        finally:
+            self._waiters.pop(request.message_id, None)
+
+    def complete(self, reply: Envelope) -> None:
+        """Give `reply` to the request it answers; count and log it when none waits."""
+        waiter = self._waiters.get(reply.causation_id) if reply.causation_id else None
+        if waiter is None or waiter.done():
+            self._stats.unmatched_replies += 1
+            log.warning(
+                "reply %s answers no pending request of %s",
+                reply.type_name,
+                self._owner,
+                extra={"correlation_id": reply.correlation_id},
+            )
+            return
+        waiter.set_result(reply)
+
+    def fail_all(self) -> None:
+        """End every wait with `BusNotRunningError` (the bus stopped)."""
+        for waiter in self._waiters.values():
+            if not waiter.done():
+                waiter.set_exception(BusNotRunningError(f"bus {self._owner} stopped"))

@@ -11,11 +11,17 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from datetime import datetime
 
-from orchestrade.bus.dispatch import deliver, prepare, require_target, routing_keys, utc_now
+from orchestrade.bus.dispatch import (
+    PendingReplies,
+    deliver,
+    prepare,
+    require_target,
+    routing_keys,
+    utc_now,
+)
 from orchestrade.bus.errors import (
     BusNotRunningError,
     QueueFullError,
-    RequestTimeoutError,
     SubscriptionError,
 )
 from orchestrade.bus.protocol import (
@@ -25,7 +31,7 @@ from orchestrade.bus.protocol import (
     Overflow,
     Target,
 )
-from orchestrade.domain import CorrelationId, Envelope, Message, MessageId
+from orchestrade.domain import CorrelationId, Envelope, Message
 
 log = logging.getLogger(__name__)
 
@@ -230,8 +236,8 @@ class InMemoryBus:
         self._clock = clock
         self._groups: defaultdict[str, dict[str, _Group]] = defaultdict(dict)
         self._subscriptions: list[MemorySubscription] = []
-        self._pending: dict[MessageId, asyncio.Future[Envelope]] = {}
         self._stats = DeliveryStats()
+        self._pending = PendingReplies(self._name, self._stats)
         self._ephemeral = itertools.count(1)
         self._running = False
         self._stopped = False
@@ -276,9 +282,7 @@ class InMemoryBus:
             for groups in self._groups.values():
                 for group in groups.values():
                     group.stats.dropped += group.queue.clear()
-            for waiter in self._pending.values():
-                if not waiter.done():
-                    waiter.set_exception(BusNotRunningError(f"bus {self._name} stopped"))
+            self._pending.fail_all()
 
     async def publish(
         self,
@@ -363,30 +367,12 @@ class InMemoryBus:
             priority=priority,
             timeout_s=timeout_s,
         )
-        waiter: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
-        self._pending[envelope.message_id] = waiter
-        try:
-            await self.publish(envelope, topic=topic)
-            return await asyncio.wait_for(waiter, timeout_s)
-        except TimeoutError:
-            raise RequestTimeoutError(
-                f"no reply to {envelope.type_name} {envelope.message_id} within {timeout_s}s"
-            ) from None
-        finally:
-            self._pending.pop(envelope.message_id, None)
+        return await self._pending.wait(
+            envelope, lambda request: self.publish(request, topic=topic), timeout_s
+        )
 
     def _complete(self, reply: Envelope) -> None:
-        waiter = self._pending.get(reply.causation_id) if reply.causation_id else None
-        if waiter is None or waiter.done():
-            self._stats.unmatched_replies += 1
-            log.warning(
-                "reply %s to %s answers no pending request",
-                reply.type_name,
-                reply.receiver,
-                extra={"correlation_id": reply.correlation_id},
-            )
-            return
-        waiter.set_result(reply)
+        self._pending.complete(reply)
 
     async def _drain(self) -> None:
         # Handlers may publish while we drain, so repeat until every queue is idle at once.

@@ -41,15 +41,21 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from orchestrade.bus.codec import Codec, MsgpackCodec
-from orchestrade.bus.dispatch import deliver, prepare, require_target, routing_keys, utc_now
+from orchestrade.bus.dispatch import (
+    PendingReplies,
+    deliver,
+    prepare,
+    require_target,
+    routing_keys,
+    utc_now,
+)
 from orchestrade.bus.errors import (
     BusNotRunningError,
     MessageDecodeError,
-    RequestTimeoutError,
     SubscriptionError,
 )
 from orchestrade.bus.protocol import DEFAULT_MAXSIZE, DeliveryStats, Handler, Overflow, Target
-from orchestrade.domain import CorrelationId, Envelope, Message, MessageId
+from orchestrade.domain import CorrelationId, Envelope, Message
 
 log = logging.getLogger(__name__)
 
@@ -276,7 +282,7 @@ class RedisStreamsBus:
         self._subscriptions: list[RedisSubscription] = []
         self._closed_stats = DeliveryStats()
         self._stats = DeliveryStats()
-        self._pending: dict[MessageId, asyncio.Future[Envelope]] = {}
+        self._pending = PendingReplies(self._name, self._stats)
         self._inbox_task: asyncio.Task[None] | None = None
         self._ephemeral = itertools.count(1)
         self._running = False
@@ -351,9 +357,7 @@ class RedisStreamsBus:
                 for task in done:
                     if not task.cancelled() and task.exception() is not None:
                         log.error("bus task %s ended with %r", task.get_name(), task.exception())
-            for waiter in self._pending.values():
-                if not waiter.done():
-                    waiter.set_exception(BusNotRunningError(f"bus {self._name} stopped"))
+            self._pending.fail_all()
             async with self._client.pipeline(transaction=False) as pipe:
                 for subscription in self._subscriptions:
                     if subscription.private:
@@ -471,17 +475,9 @@ class RedisStreamsBus:
             priority=priority,
             timeout_s=timeout_s,
         )
-        waiter: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
-        self._pending[envelope.message_id] = waiter
-        try:
-            await self.publish(envelope, topic=topic)
-            return await asyncio.wait_for(waiter, timeout_s)
-        except TimeoutError:
-            raise RequestTimeoutError(
-                f"no reply to {envelope.type_name} {envelope.message_id} within {timeout_s}s"
-            ) from None
-        finally:
-            self._pending.pop(envelope.message_id, None)
+        return await self._pending.wait(
+            envelope, lambda request: self.publish(request, topic=topic), timeout_s
+        )
 
     def __repr__(self) -> str:
         return f"RedisStreamsBus(name={self._name!r}, prefix={self._prefix!r})"
@@ -524,14 +520,4 @@ class RedisStreamsBus:
             self._stats.decode_errors += 1
             log.warning("undecodable reply %r in %s: %s", entry_id, self.inbox_stream, error)
             return
-        waiter = self._pending.get(reply.causation_id) if reply.causation_id else None
-        if waiter is None or waiter.done():
-            self._stats.unmatched_replies += 1
-            log.warning(
-                "reply %s answers no pending request of %s",
-                reply.type_name,
-                self._name,
-                extra={"correlation_id": reply.correlation_id},
-            )
-            return
-        waiter.set_result(reply)
+        self._pending.complete(reply)
