@@ -180,3 +180,23 @@ def test_unknown_executor_is_refused(bars_csv: Path) -> None:
 
     assert code == 2
     assert "local or ray" in output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--metric", "sharpe"], "unknown metric 'sharpe'"),
+        (["--walk-forward", "100"], "TRAIN:TEST"),
+        (["--walk-forward", "290:100"], "needs 390 bars"),
+        (["--grid", "fsat=5:10:5"], "fast"),
+    ],
+)
+def test_bad_sweep_options_are_one_clear_line(
+    bars_csv: Path, args: list[str], message: str
+) -> None:
+    code, output = invoke(
+        "sweep", "--strategy", "sma_cross", "--data", str(bars_csv), "--workers", "1", *args
+    )
+
+    assert code == 2
+    assert message in output

@@ -150,6 +150,8 @@ def run_sweep(
         raise InputError(f"unknown metric {metric!r}; choose one of {known}")
     if executor not in ("local", "ray"):
         raise InputError(f"executor must be local or ray, got {executor!r}")
+    if walk_forward is not None:
+        _require_room(walk_forward, len(backtest.bars.panel.timestamps))
     started = time.perf_counter()
     with _executor(executor, backtest, workers, address) as score:
         scored = score(list(grid), None, progress)
@@ -236,10 +238,6 @@ def _walk_forward(
 ) -> Iterator[WalkForwardFold]:
     train, test = sizes
     times = backtest.bars.panel.timestamps
-    if train + test > len(times):
-        raise InputError(
-            f"walk-forward {train}:{test} needs {train + test} bars, the data has {len(times)}"
-        )
     for start in range(0, len(times) - train - test + 1, test):
         in_window = (start, start + train)
         out_window = (start + train, start + train + test)
@@ -297,6 +295,15 @@ def _evaluate_chunk(job: tuple[list[Params], tuple[int, int] | None]) -> list[Sw
     if _FORKED is None:  # pragma: no cover - only reachable if the pool does not fork
         raise InputError("sweep worker started without a backtest")
     return [SweepRun(params, _FORKED.evaluate(window, **params).to_dict()) for params in chunk]
+
+
+def _require_room(sizes: tuple[int, int], bars: int) -> None:
+    """Refuse folds that do not fit before any combination is scored."""
+    train, test = sizes
+    if train + test > bars:
+        raise InputError(
+            f"walk-forward {train}:{test} needs {train + test} bars, the data has {bars}"
+        )
 
 
 def _chunks(items: list[Params], parts: int) -> list[list[Params]]:
