@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import string
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -14,10 +15,13 @@ from orchestrade.domain import (
     AgentFailed,
     AgentHeartbeat,
     AgentId,
+    AgentRestarted,
     Allocation,
     AnomalyDetected,
     Bar,
     BarClosed,
+    BarsClosed,
+    BarsOpened,
     BookLevel,
     BotId,
     BotState,
@@ -220,6 +224,19 @@ def _position_changed(draw: st.DrawFn) -> PositionChanged:
     )
 
 
+def _bar_slice(cls: type[Any]) -> st.SearchStrategy[Any]:
+    """A market-data slice: bars of distinct symbols, all starting at one time."""
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Any:
+        start = draw(utc_times)
+        names = draw(st.lists(symbols, max_size=4, unique=True))
+        sliced = tuple(dataclasses.replace(draw(bars), symbol=name, start=start) for name in names)
+        return cls(start=start, bars=sliced)
+
+    return build()
+
+
 allocations = st.lists(
     st.builds(
         Allocation,
@@ -232,6 +249,8 @@ allocations = st.lists(
 
 MESSAGE_STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
     BarClosed: st.builds(BarClosed, bar=bars),
+    BarsOpened: _bar_slice(BarsOpened),
+    BarsClosed: _bar_slice(BarsClosed),
     SignalGenerated: st.builds(SignalGenerated, signal=signals),
     SignalApproved: st.builds(SignalApproved, signal=signals, reasons=reasons),
     OrderRequested: st.builds(OrderRequested, order=orders()),
@@ -266,7 +285,12 @@ MESSAGE_STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
         reason=non_blank_text,
         bot_id=optional_bot_ids,
     ),
-    RebalanceDue: st.builds(RebalanceDue, due_at=utc_times, reason=free_text),
+    RebalanceDue: st.builds(
+        RebalanceDue,
+        due_at=utc_times,
+        reason=free_text,
+        sharpe_improvement=st.none() | finite_floats,
+    ),
     RebalanceApplied: st.builds(
         RebalanceApplied,
         applied_at=utc_times,
@@ -286,6 +310,14 @@ MESSAGE_STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
         failed_at=utc_times,
         error=non_blank_text,
         restart_attempt=st.integers(min_value=0, max_value=1_000),
+    ),
+    AgentRestarted: st.builds(
+        AgentRestarted,
+        agent_id=identifiers.map(AgentId),
+        restarted_at=utc_times,
+        attempt=st.integers(min_value=1, max_value=1_000),
+        delay_s=st.floats(min_value=0, max_value=1e6, allow_nan=False),
+        reason=non_blank_text,
     ),
     BotStateChanged: st.builds(
         BotStateChanged,

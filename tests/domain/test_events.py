@@ -43,8 +43,11 @@ def test_registry_names_every_event_and_command_by_class_name() -> None:
     assert set(EVENT_TYPES) == {
         "AgentFailed",
         "AgentHeartbeat",
+        "AgentRestarted",
         "AnomalyDetected",
         "BarClosed",
+        "BarsClosed",
+        "BarsOpened",
         "BotStateChanged",
         "CancelOrder",
         "CircuitBreakerTripped",

@@ -13,7 +13,11 @@ from orchestrade.data.errors import StoreError
 from orchestrade.storage import Store, open_store
 from orchestrade.storage.tables import Base
 
-TABLES = {"instruments", "bars", "bar_blocks", "book_levels", "imports", "alembic_version"}
+TABLES = {
+    *("instruments", "bars", "bar_blocks", "book_levels", "imports", "alembic_version"),
+    *("bots", "signals", "orders", "order_events", "fills", "positions"),
+    *("portfolio_snapshots", "audit_events"),
+}
 
 
 def test_migrations_create_every_table_at_head(store: Store) -> None:
@@ -22,7 +26,7 @@ def test_migrations_create_every_table_at_head(store: Store) -> None:
         version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
 
     assert tables == TABLES
-    assert version == "0001"
+    assert version == "0002"
 
 
 def test_migrated_schema_matches_the_table_classes(store: Store) -> None:

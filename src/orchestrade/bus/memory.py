@@ -371,6 +371,15 @@ class InMemoryBus:
             envelope, lambda request: self.publish(request, topic=topic), timeout_s
         )
 
+    async def wait_idle(self) -> None:
+        """Wait until every queue is empty and no handler is running, including what the
+        handlers publish meanwhile: the bus is quiescent when this returns.
+
+        Replay uses it to separate the phases of a simulated instant (orders sent at an
+        open are filled and booked before the bar's range trades).
+        """
+        await self._drain()
+
     def _complete(self, reply: Envelope) -> None:
         self._pending.complete(reply)
 

@@ -1,6 +1,7 @@
 """Pure domain types: instruments, market data, signals, orders, fills, events (stdlib only)."""
 
 from orchestrade.domain.accounts import Account
+from orchestrade.domain.bots import Bot
 from orchestrade.domain.commands import CancelOrder, Command, SubmitOrder
 from orchestrade.domain.envelope import EVENT_TYPES, Envelope, Message
 from orchestrade.domain.errors import (
@@ -13,9 +14,12 @@ from orchestrade.domain.errors import (
 from orchestrade.domain.events import (
     AgentFailed,
     AgentHeartbeat,
+    AgentRestarted,
     Allocation,
     AnomalyDetected,
     BarClosed,
+    BarsClosed,
+    BarsOpened,
     BotState,
     BotStateChanged,
     CircuitBreakerTripped,
@@ -85,11 +89,15 @@ __all__ = [
     "AgentFailed",
     "AgentHeartbeat",
     "AgentId",
+    "AgentRestarted",
     "Allocation",
     "AnomalyDetected",
     "Bar",
     "BarClosed",
+    "BarsClosed",
+    "BarsOpened",
     "BookLevel",
+    "Bot",
     "BotId",
     "BotState",
     "BotStateChanged",

@@ -53,6 +53,54 @@ class BarClosed:
 
 
 @dataclass(frozen=True, slots=True)
+class BarsOpened:
+    """The bars of every symbol that trades at `start` have opened (one market-data slice).
+
+    Deciders may read only each bar's `open`: the rest of the bar is the market's future.
+    The whole bar travels with it so that a simulated market (the paper broker in replay)
+    can fill the orders sent at this open against the bar's range and volume, as the
+    backtest does. One message per slice, not per symbol, keeps replay cheap.
+    """
+
+    start: datetime
+    bars: tuple[Bar, ...]
+
+    def __post_init__(self) -> None:
+        assign(self, "start", require_utc("BarsOpened.start", self.start))
+        assign(self, "bars", _slice_bars("BarsOpened", self.start, self.bars))
+
+
+@dataclass(frozen=True, slots=True)
+class BarsClosed:
+    """The bars of every symbol that traded at `start` are complete; strategies act on them."""
+
+    start: datetime
+    bars: tuple[Bar, ...]
+
+    def __post_init__(self) -> None:
+        assign(self, "start", require_utc("BarsClosed.start", self.start))
+        assign(self, "bars", _slice_bars("BarsClosed", self.start, self.bars))
+
+
+def _slice_bars(owner: str, start: datetime, bars: object) -> tuple[Bar, ...]:
+    if not isinstance(bars, tuple | list):
+        raise ValidationError(f"{owner}.bars must be a tuple of Bar, got {type(bars).__name__}")
+    seen: set[str] = set()
+    for bar in bars:
+        if not isinstance(bar, Bar):
+            raise ValidationError(f"{owner}.bars must hold Bar values, got {type(bar).__name__}")
+        if bar.start != start:
+            raise ValidationError(
+                f"{owner}: bar of {bar.symbol} starts at {bar.start.isoformat()}, "
+                f"not at the slice's {start.isoformat()}"
+            )
+        if bar.symbol in seen:
+            raise ValidationError(f"{owner}: two bars of {bar.symbol} in one slice")
+        seen.add(bar.symbol)
+    return tuple(bars)
+
+
+@dataclass(frozen=True, slots=True)
 class SignalGenerated:
     """A strategy produced a signal."""
 
@@ -214,10 +262,20 @@ class RebalanceDue:
 
     due_at: datetime
     reason: str = ""
+    sharpe_improvement: float | None = None
+    """Relative gain in Sharpe ratio the proposed weights promise over the current ones
+    ((new - old) / |old|; 0.05 = 5%), or None when it was not estimated. The default rules
+    skip a rebalance that improves Sharpe by less than 5%."""
 
     def __post_init__(self) -> None:
         assign(self, "due_at", require_utc("RebalanceDue.due_at", self.due_at))
         require_str("RebalanceDue.reason", self.reason)
+        if self.sharpe_improvement is not None:
+            assign(
+                self,
+                "sharpe_improvement",
+                require_float("RebalanceDue.sharpe_improvement", self.sharpe_improvement),
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +329,31 @@ class AgentFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentRestarted:
+    """The health monitor restarted a crashed or silent agent after waiting `delay_s`.
+
+    `attempt` counts restarts since the agent was last healthy for long enough (1: first);
+    `reason` is the failure that caused the restart.
+    """
+
+    agent_id: AgentId
+    restarted_at: datetime
+    attempt: int
+    delay_s: float
+    reason: str
+
+    def __post_init__(self) -> None:
+        require_text("AgentRestarted.agent_id", self.agent_id)
+        assign(self, "restarted_at", require_utc("AgentRestarted.restarted_at", self.restarted_at))
+        require_int("AgentRestarted.attempt", self.attempt, minimum=1)
+        delay = require_float("AgentRestarted.delay_s", self.delay_s)
+        if delay < 0:
+            raise ValidationError(f"AgentRestarted.delay_s must be >= 0, got {delay}")
+        assign(self, "delay_s", delay)
+        require_text("AgentRestarted.reason", self.reason)
+
+
+@dataclass(frozen=True, slots=True)
 class BotStateChanged:
     """A bot started, paused or stopped."""
 
@@ -290,6 +373,8 @@ class BotStateChanged:
 
 Event = (
     BarClosed
+    | BarsOpened
+    | BarsClosed
     | SignalGenerated
     | SignalApproved
     | OrderRequested
@@ -304,6 +389,7 @@ Event = (
     | RebalanceApplied
     | AgentHeartbeat
     | AgentFailed
+    | AgentRestarted
     | BotStateChanged
 )
 """Any event."""

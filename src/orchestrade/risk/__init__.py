@@ -1,4 +1,5 @@
-"""Pre-trade risk: checks that approve or deny each order, composed into one engine."""
+"""Pre-trade risk: checks that approve or deny each order, composed into one engine; position
+stops that turn held positions into exit orders."""
 
 from orchestrade.risk.checks import Check, is_reducing, valuation_price
 from orchestrade.risk.concentration import SectorConcentrationCheck, SymbolConcentrationCheck
@@ -17,6 +18,19 @@ from orchestrade.risk.limits import (
 from orchestrade.risk.ports import PositionBook, RiskContext
 from orchestrade.risk.price_rules import KrxPriceLimitCheck, KrxTickSizeCheck
 from orchestrade.risk.rate_limit import Clock, MaxOrdersPerSecondCheck, TokenBucket
+from orchestrade.risk.stops import (
+    PositionStops,
+    ProtectiveOrders,
+    ProtectivePrices,
+    RoundToTick,
+    StopExit,
+    StopLevels,
+    StopReason,
+    StopSettings,
+    no_rounding,
+    protective_orders,
+    protective_prices,
+)
 
 __all__ = [
     "Approved",
@@ -34,15 +48,26 @@ __all__ = [
     "MaxOrdersPerSecondCheck",
     "MaxPositionCheck",
     "PositionBook",
+    "PositionStops",
     "PriceDeviationCheck",
+    "ProtectiveOrders",
+    "ProtectivePrices",
     "RiskConfigurationError",
     "RiskContext",
     "RiskEngine",
     "RiskError",
+    "RoundToTick",
     "SectorConcentrationCheck",
+    "StopExit",
+    "StopLevels",
+    "StopReason",
+    "StopSettings",
     "SymbolConcentrationCheck",
     "TokenBucket",
     "is_reducing",
     "limit_checks",
+    "no_rounding",
+    "protective_orders",
+    "protective_prices",
     "valuation_price",
 ]

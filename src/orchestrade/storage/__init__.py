@@ -1,9 +1,15 @@
 """Persistent state on SQLAlchemy 2 + Alembic: SQLite (embedded default) or PostgreSQL."""
 
+from orchestrade.storage.audit import AuditEntry, AuditLog, AuditPage, AuditRecord
 from orchestrade.storage.bars import BarRepository
 from orchestrade.storage.books import BookRepository
+from orchestrade.storage.bots import BotRepository
+from orchestrade.storage.errors import OrderIdConflictError, UnknownBotError
 from orchestrade.storage.imports import ImportLogRepository
 from orchestrade.storage.instruments import InstrumentRepository
+from orchestrade.storage.orders import OrderEvent, SqlOrderJournal
+from orchestrade.storage.portfolio import PortfolioRepository, PortfolioSnapshot
+from orchestrade.storage.signals import SignalDecision, SignalRepository
 from orchestrade.storage.store import (
     LoadedBars,
     Store,
@@ -14,14 +20,27 @@ from orchestrade.storage.store import (
 )
 
 __all__ = [
+    "AuditEntry",
+    "AuditLog",
+    "AuditPage",
+    "AuditRecord",
     "BarRepository",
     "BookRepository",
+    "BotRepository",
     "ImportLogRepository",
     "InstrumentRepository",
     "LoadedBars",
+    "OrderEvent",
+    "OrderIdConflictError",
+    "PortfolioRepository",
+    "PortfolioSnapshot",
+    "SignalDecision",
+    "SignalRepository",
+    "SqlOrderJournal",
     "Store",
     "StoreBars",
     "StoreTransaction",
+    "UnknownBotError",
     "load_bars",
     "open_store",
 ]

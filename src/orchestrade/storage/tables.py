@@ -8,15 +8,18 @@ objects: repositories use the tables' Core form and the raw DBAPI cursor.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Double,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -25,7 +28,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from orchestrade.storage.columns import SERIAL, ExactDecimal
+
 MARKETS = ("krx", "us", "crypto")
+ACCOUNT_KEY = ""
+"""`bot_key` of rows that belong to the whole account rather than one bot (keys cannot be NULL)."""
 
 
 class Base(DeclarativeBase):
@@ -125,3 +132,158 @@ class BarBlockRow(Base):
     first_ns: Mapped[int] = mapped_column(BigInteger)
     last_ns: Mapped[int] = mapped_column(BigInteger)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class BotRow(Base):
+    """One bot: its strategy spec and parameters (JSON), universe, allocation and state."""
+
+    __tablename__ = "bots"
+    __table_args__ = (
+        CheckConstraint("state IN ('running', 'paused', 'stopped')", name="ck_bots_state"),
+    )
+
+    bot_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    strategy: Mapped[dict[str, Any]] = mapped_column(JSON)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    symbols: Mapped[list[str]] = mapped_column(JSON)
+    allocation: Mapped[Decimal] = mapped_column(ExactDecimal)
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SignalRow(Base):
+    """A strategy's signal and the rules' decision on it (approved, or rejected and why)."""
+
+    __tablename__ = "signals"
+    __table_args__ = (
+        Index("ix_signals_time", "time"),
+        Index("ix_signals_bot_id_time", "bot_id", "time"),
+    )
+
+    id: Mapped[int] = mapped_column(SERIAL, primary_key=True, autoincrement=True)
+    time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    bot_id: Mapped[str | None] = mapped_column(String(100))
+    strategy_id: Mapped[str] = mapped_column(String(100))
+    symbol: Mapped[str] = mapped_column(String(40))
+    side: Mapped[str] = mapped_column(String(8))
+    confidence: Mapped[float] = mapped_column(Double)
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    reference_price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    approved: Mapped[bool] = mapped_column(Boolean)
+    decision_reason: Mapped[str] = mapped_column(Text)
+
+
+class OrderRow(Base):
+    """The current state of one order, keyed by its client order id (every `Order` field)."""
+
+    __tablename__ = "orders"
+    __table_args__ = (Index("ix_orders_status", "status"),)
+
+    order_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    bot_id: Mapped[str | None] = mapped_column(String(100))
+    symbol: Mapped[str] = mapped_column(String(40))
+    side: Mapped[str] = mapped_column(String(8))
+    order_type: Mapped[str] = mapped_column(String(16))
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal)
+    limit_price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    stop_price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    time_in_force: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(20))
+    filled_quantity: Mapped[Decimal] = mapped_column(ExactDecimal)
+    average_fill_price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    broker_order_id: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OrderEventRow(Base):
+    """One recorded change of an order (append-only): its new status, fills so far, and why."""
+
+    __tablename__ = "order_events"
+    __table_args__ = (Index("ix_order_events_order_id", "order_id"),)
+
+    id: Mapped[int] = mapped_column(SERIAL, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(String(100), ForeignKey("orders.order_id"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    filled_quantity: Mapped[Decimal] = mapped_column(ExactDecimal)
+    average_fill_price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+
+
+class FillRow(Base):
+    """One execution, unique by the broker's fill id; `id` gives the order of recording.
+
+    The key to `orders` is checked at commit, so a fill and its order can be written in
+    either order inside one transaction.
+    """
+
+    __tablename__ = "fills"
+    __table_args__ = (Index("ix_fills_order_id", "order_id"),)
+
+    id: Mapped[int] = mapped_column(SERIAL, primary_key=True, autoincrement=True)
+    fill_id: Mapped[str] = mapped_column(String(100), unique=True)
+    order_id: Mapped[str] = mapped_column(
+        String(100), ForeignKey("orders.order_id", deferrable=True, initially="DEFERRED")
+    )
+    symbol: Mapped[str] = mapped_column(String(40))
+    side: Mapped[str] = mapped_column(String(8))
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal)
+    price: Mapped[Decimal] = mapped_column(ExactDecimal)
+    fee: Mapped[Decimal] = mapped_column(ExactDecimal)
+    tax: Mapped[Decimal] = mapped_column(ExactDecimal)
+    filled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PositionRow(Base):
+    """The last saved position of a bot (or the account: `ACCOUNT_KEY`) in one symbol."""
+
+    __tablename__ = "positions"
+
+    bot_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(40), primary_key=True)
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal)
+    cost_basis: Mapped[Decimal] = mapped_column(ExactDecimal)
+    realized_pnl: Mapped[Decimal] = mapped_column(ExactDecimal)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PortfolioSnapshotRow(Base):
+    """Cash, market value and equity of a bot (or the account) at one instant."""
+
+    __tablename__ = "portfolio_snapshots"
+    __table_args__ = (
+        UniqueConstraint("bot_key", "time", name="uq_portfolio_snapshots_bot_key_time"),
+    )
+
+    id: Mapped[int] = mapped_column(SERIAL, primary_key=True, autoincrement=True)
+    bot_key: Mapped[str] = mapped_column(String(100))
+    time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    cash: Mapped[Decimal] = mapped_column(ExactDecimal)
+    market_value: Mapped[Decimal] = mapped_column(ExactDecimal)
+    equity: Mapped[Decimal] = mapped_column(ExactDecimal)
+
+
+class AuditEventRow(Base):
+    """One line of the append-only audit log, with the full event as JSON in `payload`."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_at", "at"),
+        Index("ix_audit_events_bot_id", "bot_id"),
+        Index("ix_audit_events_kind", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(SERIAL, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(64))
+    bot_id: Mapped[str | None] = mapped_column(String(100))
+    symbol: Mapped[str | None] = mapped_column(String(40))
+    side: Mapped[str | None] = mapped_column(String(8))
+    quantity: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    reason: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)

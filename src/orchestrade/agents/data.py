@@ -1,0 +1,79 @@
+"""DataAgent: pushes market data onto the bus; in replay it is the clock.
+
+Replay walks stored bars slice by slice (every bar that starts at one instant). Each slice
+is published twice, as `BarsOpened` and then `BarsClosed`, and after each the agent waits
+until the bus is quiescent: everything the open caused (orders sized at the open, their
+fills, the positions they change, protective stops) is done before the bars' ranges trade
+and close, and everything the close caused (signals, decisions) is done before the next
+open. That is what makes a replay decide exactly like the backtest, at any speed.
+
+`speed` is "max" (as fast as the stack goes) or a factor of real time (2.0 = twice as fast
+as the bars' own spacing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from typing import Protocol
+
+from orchestrade.agents.base import Agent, AgentError
+from orchestrade.agents.replay_feed import BarSlice
+from orchestrade.bus import Bus
+from orchestrade.domain import BarsClosed, BarsOpened
+
+
+class Quiescent(Protocol):
+    """A bus that can tell when nothing is queued or being handled."""
+
+    async def wait_idle(self) -> None: ...
+
+
+class ReplayDataAgent(Agent):
+    """Publishes `slices` as BarsOpened/BarsClosed pairs, waiting for quiescence after each.
+
+    Args:
+        slices: the market-data slices, oldest first.
+        bus: the bus to publish on; it must offer `wait_idle`.
+        speed: "max", or a positive factor of real time.
+    """
+
+    def __init__(
+        self,
+        slices: Iterable[BarSlice],
+        bus: Bus,
+        *,
+        speed: float | str = "max",
+        agent_id: str = "data",
+        heartbeat_interval_s: float = 1.0,
+    ) -> None:
+        super().__init__(agent_id, bus, heartbeat_interval_s=heartbeat_interval_s)
+        if speed != "max" and not (isinstance(speed, int | float) and speed > 0):
+            raise AgentError(f"speed must be 'max' or a number > 0, got {speed!r}")
+        if not callable(getattr(bus, "wait_idle", None)):
+            raise AgentError(f"replay needs a bus with wait_idle; {type(bus).__name__} has none")
+        self._slices = slices
+        self._speed = speed
+        self._quiescent: Quiescent = bus  # type: ignore[assignment]
+        self.finished = asyncio.Event()
+        self.slices_sent = 0
+        self.bars_sent = 0
+
+    async def run(self) -> None:
+        started = time.monotonic()
+        first = None
+        for item in self._slices:
+            if self._speed != "max":
+                first = item.start if first is None else first
+                due = (item.start - first).total_seconds() / float(self._speed)
+                delay = due - (time.monotonic() - started)
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            await self.publish(BarsOpened(item.start, item.bars))
+            await self._quiescent.wait_idle()
+            await self.publish(BarsClosed(item.start, item.bars))
+            await self._quiescent.wait_idle()
+            self.slices_sent += 1
+            self.bars_sent += len(item.bars)
+        self.finished.set()

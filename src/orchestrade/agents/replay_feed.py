@@ -1,0 +1,74 @@
+"""Stored bars as a stream of market-data slices: the replay clock's source of time.
+
+A slice is every bar that starts at one instant (one per symbol that traded then). The
+backtest kernel walks the same aligned panel, so a replay and a backtest see the same bars
+in the same order; NaN cells (a symbol without a bar at that time) are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import numpy as np
+
+from orchestrade.data import BarPanel
+from orchestrade.domain import Bar, Symbol
+
+
+@dataclass(frozen=True, slots=True)
+class BarSlice:
+    """The bars starting at `start`, in the panel's symbol order."""
+
+    start: datetime
+    bars: tuple[Bar, ...]
+
+
+def iter_slices(panel: BarPanel, timeframe: str = "1d") -> Iterator[BarSlice]:
+    """Every slice of `panel`, oldest first.
+
+    Prices become `Decimal(repr(value))`: the shortest decimal that reads back as the same
+    float, so that `float(bar.open)` is exactly the number the kernel simulated.
+    """
+    symbols = [Symbol(name) for name in panel.symbols]
+    micros = panel.timestamps.astype("datetime64[us]").astype(np.int64)
+    present = ~np.isnan(panel.close)
+    columns = (panel.open, panel.high, panel.low, panel.close, panel.volume)
+    for t in range(panel.timestamps.size):
+        rows = np.flatnonzero(present[:, t])
+        if rows.size == 0:
+            continue
+        start = _EPOCH + timedelta(microseconds=int(micros[t]))
+        values = [column[rows, t].tolist() for column in columns]
+        bars = tuple(
+            _bar(symbols[row], timeframe, start, o, h, lo, c, v)
+            for row, o, h, lo, c, v in zip(rows.tolist(), *values, strict=True)
+        )
+        yield BarSlice(start, bars)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _bar(
+    symbol: Symbol,
+    timeframe: str,
+    start: datetime,
+    o: float,
+    h: float,
+    lo: float,
+    c: float,
+    v: float,
+) -> Bar:
+    return Bar(
+        symbol,
+        timeframe,
+        start,
+        Decimal(repr(o)),
+        Decimal(repr(h)),
+        Decimal(repr(lo)),
+        Decimal(repr(c)),
+        Decimal(repr(v if v == v else 0.0)),
+    )

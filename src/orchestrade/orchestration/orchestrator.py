@@ -1,0 +1,132 @@
+"""The orchestrator: owns the bots and runs the flow signal -> rules -> order request.
+
+It listens to signals, applies the desk's rules (`SignalPolicy`: the rule engine in a
+trading node), remembers approved decisions and, at the next open of each symbol, turns them
+into orders (`OrderPlanner`) that it asks the risk agent to check (`OrderRequested`). Risk
+answers with `SubmitOrder` to execution or `RiskRejected`; fills come back as `OrderFilled`
+and keep the orchestrator's own ledger current. Paused and stopped bots send no orders.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from orchestrade.agents.base import Agent
+from orchestrade.bus import Bus
+from orchestrade.domain import (
+    BarsClosed,
+    BarsOpened,
+    BotId,
+    BotState,
+    BotStateChanged,
+    Envelope,
+    OrderFilled,
+    OrderRequested,
+    Signal,
+    SignalApproved,
+    SignalGenerated,
+)
+from orchestrade.orchestration.order_planning import OrderPlanner
+from orchestrade.portfolio import Ledger
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SignalDecision:
+    """What the rules said about one signal."""
+
+    approved: bool
+    reasons: tuple[str, ...] = ()
+
+
+class SignalPolicy(Protocol):
+    """Decides whether a signal may become an order (the rule engine in a trading node)."""
+
+    def decide(self, signal: Signal) -> SignalDecision: ...
+
+
+class Orchestrator(Agent):
+    """Signals in, order requests out, for the bots of `planners` (one planner per bot)."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        ledger: Ledger,
+        planners: Mapping[BotId, OrderPlanner],
+        policy: SignalPolicy,
+        *,
+        agent_id: str = "orchestrator",
+        heartbeat_interval_s: float = 1.0,
+    ) -> None:
+        super().__init__(agent_id, bus, heartbeat_interval_s=heartbeat_interval_s)
+        self.ledger = ledger
+        self.planners = dict(planners)
+        self.policy = policy
+        self.states: dict[BotId, BotState] = {bot: BotState.RUNNING for bot in self.planners}
+        self.decisions: Counter[str] = Counter()
+
+    async def on_start(self) -> None:
+        group = self.agent_id
+        await self.subscribe(SignalGenerated, self.on_signal, group=group)
+        await self.subscribe(BarsOpened, self.on_bars_opened, group=group)
+        await self.subscribe(BarsClosed, self.on_bars_closed, group=group)
+        await self.subscribe(OrderFilled, self.on_order_filled, group=group)
+
+    async def set_state(self, bot_id: BotId, state: BotState, reason: str = "") -> None:
+        """Run, pause or stop a bot; publishes `BotStateChanged` when the state changes."""
+        previous = self.states[bot_id]
+        if previous is state:
+            return
+        self.states[bot_id] = state
+        if state is not BotState.RUNNING:
+            planner = self.planners[bot_id]
+            for symbol in list(planner.pending_symbols()):
+                planner.discard(symbol)
+        await self.publish(BotStateChanged(bot_id, self._clock(), previous, state, reason))
+
+    async def on_signal(self, envelope: Envelope) -> None:
+        event = envelope.payload
+        assert isinstance(event, SignalGenerated)
+        signal = event.signal
+        planner = self.planners.get(signal.bot_id) if signal.bot_id is not None else None
+        if planner is None or self.states[planner.bot_id] is not BotState.RUNNING:
+            self.decisions["ignored"] += 1
+            return
+        decision = self.policy.decide(signal)
+        if not decision.approved:
+            self.decisions["rejected"] += 1
+            log.debug("signal rejected: %s %s %s", signal.symbol, signal.side, decision.reasons)
+            return
+        self.decisions["approved"] += 1
+        planner.note(signal)
+        await self.publish(SignalApproved(signal, decision.reasons))
+
+    async def on_bars_opened(self, envelope: Envelope) -> None:
+        event = envelope.payload
+        assert isinstance(event, BarsOpened)
+        for bar in event.bars:
+            self.ledger.on_open(bar)
+        for bar in event.bars:
+            for planner in self.planners.values():
+                planned = planner.at_open(bar)
+                if planned is not None:
+                    await self.publish(OrderRequested(planned.order))
+
+    async def on_bars_closed(self, envelope: Envelope) -> None:
+        event = envelope.payload
+        assert isinstance(event, BarsClosed)
+        for bar in event.bars:
+            self.ledger.on_close(bar)
+
+    async def on_order_filled(self, envelope: Envelope) -> None:
+        event = envelope.payload
+        assert isinstance(event, OrderFilled)
+        order = event.order
+        if order.bot_id is None or order.bot_id not in self.planners:
+            return
+        self.ledger.apply_fill(self.ledger.account_id(order.bot_id, order.symbol), event.fill)

@@ -1,0 +1,220 @@
+"""Turn approved signals into orders at the next open, sized exactly as the backtest sizes them.
+
+The orchestrator keeps, per account, the last approved signal of the bar that just closed
+(an exit wins over an entry, as in the strategy engines). At the next open of the account's
+symbol it becomes at most one market order:
+
+* an exit (SELL) while the account holds the symbol: sell the whole position;
+* an entry (BUY) while it is flat: buy `entry_quantity` units at the expected fill price,
+  with the budget min(cash, position_allocation x equity), capped by `max_position_pct` of
+  equity (the cap shrinks the order, as in the kernel) and refused above
+  `max_order_notional`.
+
+Equity is the account's equity at the last close and the expected fill price is the open
+moved by the configured slippage and rounded to the tick grid against the buyer: the
+numbers the backtest kernel (`orchestrade.backtest._kernel_loop._bar`) uses, with the same
+float arithmetic, so that both paths buy the same quantities. Pre-trade limits that refuse
+(daily loss, fat finger, price band, ...) are the risk engine's job, after this.
+
+Only market orders and the all_cash, fixed_qty and percent_equity sizings are planned here;
+`OrderPlanner` refuses other configurations when it is built, with the reason.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import numpy as np
+
+from orchestrade.backtest.config import SimulationConfig
+from orchestrade.backtest.costs import TICK_KINDS, round_to_tick, tick_bands
+from orchestrade.backtest.sizing import entry_quantity
+from orchestrade.domain import (
+    Bar,
+    BotId,
+    Order,
+    OrderId,
+    OrderType,
+    Side,
+    Signal,
+    SignalSide,
+    Symbol,
+)
+from orchestrade.orchestration.errors import PlanningError
+from orchestrade.portfolio import Ledger
+
+_SIZING_CODES = {"all_cash": 0, "fixed_qty": 1, "percent_equity": 2}
+_ROUND_TO_TICK = round_to_tick.py_func
+_ENTRY_QUANTITY = entry_quantity.py_func
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolRules:
+    """The per-symbol trading rules the planner needs (from the simulation config)."""
+
+    tick_kind: int
+    tick_size: float
+    lot: float
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedOrder:
+    """An order the orchestrator wants sent, and the account that books it."""
+
+    account_id: str
+    order: Order
+    purpose: str  # "entry" or "exit"
+
+
+class OrderPlanner:
+    """Pending decisions per account and the orders they become at the next open.
+
+    Args:
+        bot_id: the bot whose signals this planner turns into orders.
+        config: the simulation configuration of the same run (costs, sizing, limits), with
+            the strategy's sizing applied (`Backtest.run_config`).
+        symbols: the symbols in the order of the configuration's per-symbol tuples.
+        ledger: the orchestrator's ledger (cash, positions, marks).
+    """
+
+    def __init__(
+        self,
+        bot_id: BotId,
+        config: SimulationConfig,
+        symbols: Sequence[str],
+        ledger: Ledger,
+    ) -> None:
+        if config.sizing.method not in _SIZING_CODES:
+            raise PlanningError(
+                f"sizing {config.sizing.method!r} is not supported by the trading stack yet "
+                f"(supported: {', '.join(_SIZING_CODES)})"
+            )
+        if config.fill != "next_open":
+            raise PlanningError(
+                f"fill {config.fill!r} is not supported by the trading stack yet: orders are "
+                "sent at the next open (next_open)"
+            )
+        if config.latency_bars:
+            raise PlanningError("latency_bars must be 0 in the trading stack")
+        self.bot_id = bot_id
+        self._config = config
+        self._ledger = ledger
+        self._rules = {
+            Symbol(symbol): _symbol_rules(config, index) for index, symbol in enumerate(symbols)
+        }
+        self._upper, self._ticks = tick_bands()
+        self._pending: dict[Symbol, Signal] = {}
+
+    def note(self, signal: Signal) -> None:
+        """Remember an approved signal of the bar that just closed (an exit wins)."""
+        held = self._pending.get(signal.symbol)
+        if held is not None and held.time == signal.time and held.side is SignalSide.SELL:
+            return
+        self._pending[signal.symbol] = signal
+
+    def pending_symbols(self) -> tuple[Symbol, ...]:
+        """Symbols with a decision waiting for their next open."""
+        return tuple(self._pending)
+
+    def discard(self, symbol: Symbol) -> None:
+        """Forget what was pending for `symbol` (the bot was paused or stopped)."""
+        self._pending.pop(symbol, None)
+
+    def at_open(self, bar: Bar) -> PlannedOrder | None:
+        """The order to send at `bar`'s open for the signal pending on its symbol, if any."""
+        signal = self._pending.pop(bar.symbol, None)
+        if signal is None:
+            return None
+        account_id = self._ledger.account_id(self.bot_id, bar.symbol)
+        held = self._ledger.quantity(account_id, bar.symbol)
+        if signal.side is SignalSide.SELL:
+            if held <= 0:
+                return None
+            return PlannedOrder(account_id, self._order(bar, Side.SELL, held, "exit"), "exit")
+        if signal.side is not SignalSide.BUY or held > 0:
+            return None
+        quantity = self.entry_quantity(account_id, bar)
+        if quantity <= 0:
+            return None
+        order = self._order(bar, Side.BUY, Decimal(repr(quantity)), "entry")
+        return PlannedOrder(account_id, order, "entry")
+
+    def entry_quantity(self, account_id: str, bar: Bar) -> float:
+        """Units an entry buys at `bar`'s open (0 when nothing can be bought)."""
+        config = self._config
+        rules = self._rules[bar.symbol]
+        price = self.expected_buy_price(bar)
+        state = self._ledger.account(account_id)
+        cash = float(state.cash)
+        equity = float(self._ledger.equity(account_id))
+        sizing = config.sizing
+        quantity = _ENTRY_QUANTITY(
+            _SIZING_CODES[sizing.method],
+            price,
+            min(cash, config.position_allocation * equity),
+            equity,
+            config.commission,
+            config.commission_min,
+            rules.lot,
+            _or_nan(sizing.quantity),
+            _or_nan(sizing.fraction),
+            _or_nan(sizing.annual_vol),
+            math.nan,
+        )
+        if config.max_position_pct is not None:
+            cap = float(np.floor(config.max_position_pct * equity / price / rules.lot) * rules.lot)
+            quantity = min(quantity, max(cap, 0.0))
+        if config.max_order_notional is not None and quantity * price > config.max_order_notional:
+            return 0.0
+        return max(quantity, 0.0)
+
+    def expected_buy_price(self, bar: Bar) -> float:
+        """The open moved up by the slippage and rounded up to the tick grid (kernel rule)."""
+        config = self._config
+        rules = self._rules[bar.symbol]
+        raw = float(bar.open)
+        move = raw * config.slippage_bps * 1e-4 + config.slippage_range * (
+            float(bar.high) - float(bar.low)
+        )
+        price = max(raw + move, 0.0)
+        return float(
+            _ROUND_TO_TICK(price, True, rules.tick_kind, rules.tick_size, self._upper, self._ticks)
+        )
+
+    def _order(self, bar: Bar, side: Side, quantity: Decimal, purpose: str) -> Order:
+        return Order(
+            order_id=order_id_for(self.bot_id, bar.symbol, bar.start, purpose),
+            symbol=bar.symbol,
+            side=side,
+            order_type=OrderType.MARKET,
+            quantity=quantity,
+            created_at=bar.start,
+            bot_id=self.bot_id,
+        )
+
+
+def order_id_for(bot_id: str, symbol: str, at: datetime, purpose: str) -> OrderId:
+    """A deterministic client order id: the same decision always gets the same id, so a
+    replay restarted after a crash re-asks for orders the OMS already has instead of sending
+    new ones."""
+    return OrderId(f"{bot_id}-{symbol}-{at.strftime('%Y%m%dT%H%M%S')}-{purpose}")
+
+
+def _symbol_rules(config: SimulationConfig, index: int) -> SymbolRules:
+    def pick(value: object) -> object:
+        return value[index] if isinstance(value, tuple) else value
+
+    kind = pick(config.tick_kind)
+    return SymbolRules(
+        tick_kind=TICK_KINDS[str(kind)],
+        tick_size=float(pick(config.tick_size)),  # type: ignore[arg-type]
+        lot=float(pick(config.lot_size)),  # type: ignore[arg-type]
+    )
+
+
+def _or_nan(value: float | None) -> float:
+    return math.nan if value is None else float(value)

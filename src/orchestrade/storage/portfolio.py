@@ -1,0 +1,197 @@
+"""PortfolioRepository: the last saved positions of each bot and its equity over time.
+
+Positions are snapshots, upserted per (bot, symbol) by the portfolio agent after it applies
+fills; they are what reconciliation compares with the broker on start. Rows of the whole
+account (no bot) are stored under `ACCOUNT_KEY`, since key columns cannot be NULL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Table, select
+from sqlalchemy.engine import Row
+
+from orchestrade.domain import BotId, Position, Symbol, ValidationError
+from orchestrade.domain.validation import assign, optional_text, require_decimal, require_utc
+from orchestrade.storage.store import Store
+from orchestrade.storage.tables import ACCOUNT_KEY, PortfolioSnapshotRow, PositionRow
+from orchestrade.storage.times import as_utc, utc_bound
+from orchestrade.storage.upserts import dialect_insert
+
+POSITIONS: Table = PositionRow.__table__  # type: ignore[assignment]
+PORTFOLIO_SNAPSHOTS: Table = PortfolioSnapshotRow.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioSnapshot:
+    """Cash, market value and equity of one bot (None: the whole account) at `time`.
+
+    Invariant, checked on construction: equity == cash + market_value, exactly.
+    """
+
+    time: datetime
+    cash: Decimal
+    market_value: Decimal
+    equity: Decimal
+    bot_id: BotId | None = None
+
+    def __post_init__(self) -> None:
+        assign(self, "time", require_utc("PortfolioSnapshot.time", self.time))
+        cash = require_decimal("PortfolioSnapshot.cash", self.cash)
+        market_value = require_decimal("PortfolioSnapshot.market_value", self.market_value)
+        equity = require_decimal("PortfolioSnapshot.equity", self.equity)
+        if equity != cash + market_value:
+            raise ValidationError(
+                f"PortfolioSnapshot: equity {equity} != cash {cash} + market value "
+                f"{market_value} (= {cash + market_value})"
+            )
+        assign(self, "cash", cash)
+        assign(self, "market_value", market_value)
+        assign(self, "equity", equity)
+        optional_text("PortfolioSnapshot.bot_id", self.bot_id)
+
+
+class PortfolioRepository:
+    """Positions and portfolio snapshots; every call is its own transaction."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def save_positions(
+        self, positions: Iterable[Position], *, at: datetime, bot_id: BotId | None = None
+    ) -> None:
+        """Upsert the given positions of one bot (or the account); others stay as they are.
+
+        Flat positions are kept: they carry the realized P&L.
+        """
+        at = require_utc("at", at)
+        key = _bot_key(bot_id)
+        rows = [
+            {
+                "bot_key": key,
+                "symbol": position.symbol,
+                "quantity": position.quantity,
+                "cost_basis": position.cost_basis,
+                "realized_pnl": position.realized_pnl,
+                "updated_at": at,
+            }
+            for position in positions
+        ]
+        if not rows:
+            return
+        symbols = [str(row["symbol"]) for row in rows]
+        if len(set(symbols)) != len(symbols):
+            raise ValidationError(f"positions to save list a symbol twice: {sorted(symbols)}")
+        with self._store.transaction() as transaction:
+            statement = dialect_insert(transaction.connection, POSITIONS)
+            statement = statement.on_conflict_do_update(
+                index_elements=["bot_key", "symbol"],
+                set_={
+                    name: statement.excluded[name]
+                    for name in ("quantity", "cost_basis", "realized_pnl", "updated_at")
+                },
+            )
+            transaction.connection.execute(statement, rows)
+
+    def positions(self, bot_id: BotId | None = None) -> dict[Symbol, Position]:
+        """The saved positions of one bot (or the account), by symbol."""
+        query = (
+            select(POSITIONS)
+            .where(POSITIONS.c.bot_key == _bot_key(bot_id))
+            .order_by(POSITIONS.c.symbol)
+        )
+        with self._store.reading() as read:
+            return {
+                Symbol(row.symbol): Position(
+                    Symbol(row.symbol), row.quantity, row.cost_basis, row.realized_pnl
+                )
+                for row in read.connection.execute(query)
+            }
+
+    def positions_by_bot(self) -> dict[BotId | None, dict[Symbol, Position]]:
+        """Every saved position, grouped by bot (None: the account)."""
+        query = select(POSITIONS).order_by(POSITIONS.c.bot_key, POSITIONS.c.symbol)
+        grouped: dict[BotId | None, dict[Symbol, Position]] = {}
+        with self._store.reading() as read:
+            for row in read.connection.execute(query):
+                owner = None if row.bot_key == ACCOUNT_KEY else BotId(row.bot_key)
+                symbol = Symbol(row.symbol)
+                grouped.setdefault(owner, {})[symbol] = Position(
+                    symbol, row.quantity, row.cost_basis, row.realized_pnl
+                )
+        return grouped
+
+    def record_snapshot(self, snapshot: PortfolioSnapshot) -> None:
+        """Store a snapshot; one taken again for the same bot and time replaces it (so a
+        replay after a restart does not duplicate the equity curve)."""
+        row = {
+            "bot_key": _bot_key(snapshot.bot_id),
+            "time": snapshot.time,
+            "cash": snapshot.cash,
+            "market_value": snapshot.market_value,
+            "equity": snapshot.equity,
+        }
+        with self._store.transaction() as transaction:
+            statement = dialect_insert(transaction.connection, PORTFOLIO_SNAPSHOTS).values(row)
+            statement = statement.on_conflict_do_update(
+                index_elements=["bot_key", "time"],
+                set_={
+                    name: statement.excluded[name] for name in ("cash", "market_value", "equity")
+                },
+            )
+            transaction.connection.execute(statement)
+
+    def snapshots(
+        self,
+        *,
+        bot_id: BotId | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[PortfolioSnapshot]:
+        """Snapshots of one bot (or the account) with start <= time < end, oldest first.
+
+        Raises:
+            QueryError: a bound is not an aware datetime.
+        """
+        table = PORTFOLIO_SNAPSHOTS
+        query = select(table).where(table.c.bot_key == _bot_key(bot_id)).order_by(table.c.time)
+        if start is not None:
+            query = query.where(table.c.time >= utc_bound("start", start))
+        if end is not None:
+            query = query.where(table.c.time < utc_bound("end", end))
+        with self._store.reading() as read:
+            return [_snapshot(row) for row in read.connection.execute(query)]
+
+    def latest_snapshot(self, bot_id: BotId | None = None) -> PortfolioSnapshot | None:
+        """The most recent snapshot of one bot (or the account), or None."""
+        table = PORTFOLIO_SNAPSHOTS
+        query = (
+            select(table)
+            .where(table.c.bot_key == _bot_key(bot_id))
+            .order_by(table.c.time.desc())
+            .limit(1)
+        )
+        with self._store.reading() as read:
+            row = read.connection.execute(query).first()
+        return None if row is None else _snapshot(row)
+
+
+def _snapshot(row: Row[Any]) -> PortfolioSnapshot:
+    return PortfolioSnapshot(
+        time=as_utc(row.time),
+        cash=row.cash,
+        market_value=row.market_value,
+        equity=row.equity,
+        bot_id=None if row.bot_key == ACCOUNT_KEY else BotId(row.bot_key),
+    )
+
+
+def _bot_key(bot_id: BotId | None) -> str:
+    if bot_id is None:
+        return ACCOUNT_KEY
+    return optional_text("bot_id", bot_id) or ACCOUNT_KEY
