@@ -1,12 +1,20 @@
 """Bus throughput: messages per second from `publish` to a handler, in-process and over Redis.
 
-Run: ``python bench/bench_bus.py``. One subscriber, one publisher awaiting each `publish`;
-the clock runs from the first publish to the last handler call. Each message is a bare
-`AgentHeartbeat` wrapped by the bus (new envelope, id and timestamp per message), so the
-figures include wrapping and, for Redis, msgpack encoding, one XADD round trip per publish,
-batched XREADGROUP reads, decoding and XACK. The Redis row needs a server at
-``ORCHESTRADE_BENCH_REDIS_URL`` (default ``redis://127.0.0.1:6379/0``); it is skipped when none
-answers. Keys go under a unique prefix and are deleted afterwards.
+Run alone: ``python bench/bench_bus.py`` (``make bench`` runs it with the others). One
+subscriber; the clock runs from the first publish to the last handler call. Each message is a
+bare `AgentHeartbeat` wrapped by the bus (new envelope, id and timestamp per message), so the
+figures include wrapping and, for Redis, msgpack encoding, the XADD round trips, the
+XREADGROUP reads, decoding and XACK. Two publishing patterns:
+
+- ``1 publisher``: one task awaiting each `publish` before the next. On Redis every publish
+  is one XADD round trip (a publish returns once Redis holds the entry), so this row is
+  bound by the round-trip time.
+- ``N publishers``: N tasks publishing at once (agents, bots, a feed emitting one bar per
+  symbol); the Redis bus coalesces the XADDs that are pending together into one pipeline.
+
+The Redis rows need a server at ``ORCHESTRADE_BENCH_REDIS_URL`` (default
+``redis://127.0.0.1:6379/0``); they are skipped when none answers. Keys go under a unique
+prefix and are deleted afterwards.
 """
 
 from __future__ import annotations
@@ -22,26 +30,36 @@ from orchestrade.domain import AgentHeartbeat, AgentId, Envelope
 
 REDIS_URL = os.environ.get("ORCHESTRADE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 T0 = datetime(2024, 1, 2, tzinfo=UTC)
+PUBLISHERS = 64
 
 
 def main() -> None:
-    """Print one row per bus: messages, seconds, messages/s."""
-    rows = [("in-process", 100_000, asyncio.run(_run_memory(100_000)))]
-    redis_seconds = asyncio.run(_run_redis(20_000))
-    print(f"{'bus':<12} {'messages':>9} {'seconds':>8} {'messages/s':>11}")
-    if redis_seconds is None:
-        print(f"(Redis row skipped: no server at {REDIS_URL})")
-    else:
-        rows.append(("redis", 20_000, redis_seconds))
-    for name, count, seconds in rows:
-        print(f"{name:<12} {count:>9,} {seconds:>8.3f} {count / seconds:>11,.0f}")
+    """Print one row per bus and publishing pattern: messages, seconds, messages/s."""
+    rows = [
+        ("in-process", 1, 100_000, asyncio.run(_run_memory(100_000, 1))),
+        ("in-process", PUBLISHERS, 100_000, asyncio.run(_run_memory(100_000, PUBLISHERS))),
+    ]
+    skipped = False
+    for publishers, count in ((1, 20_000), (PUBLISHERS, 50_000)):
+        seconds = asyncio.run(_run_redis(count, publishers))
+        if seconds is None:
+            skipped = True
+            break
+        rows.append(("redis", publishers, count, seconds))
+    print(f"{'bus':<12} {'publishers':>10} {'messages':>9} {'seconds':>8} {'messages/s':>11}")
+    for name, publishers, count, seconds in rows:
+        print(
+            f"{name:<12} {publishers:>10} {count:>9,} {seconds:>8.3f} {count / seconds:>11,.0f}"
+        )
+    if skipped:
+        print(f"(Redis rows skipped: no server at {REDIS_URL})")
 
 
-async def _run_memory(count: int) -> float:
-    return await _measure(InMemoryBus(clock=lambda: T0), count)
+async def _run_memory(count: int, publishers: int) -> float:
+    return await _measure(InMemoryBus(clock=lambda: T0), count, publishers)
 
 
-async def _run_redis(count: int) -> float | None:
+async def _run_redis(count: int, publishers: int) -> float | None:
     from redis.asyncio import Redis
     from redis.exceptions import ConnectionError as RedisConnectionError
 
@@ -56,7 +74,7 @@ async def _run_redis(count: int) -> float | None:
         return None
     try:
         bus = RedisStreamsBus(REDIS_URL, prefix=prefix, clock=lambda: T0, maxlen=count * 2)
-        return await _measure(bus, count)
+        return await _measure(bus, count, publishers)
     finally:
         keys = [key async for key in client.scan_iter(match=f"{prefix}:*", count=1000)]
         if keys:
@@ -64,7 +82,7 @@ async def _run_redis(count: int) -> float | None:
         await client.aclose()
 
 
-async def _measure(bus: Bus, count: int) -> float:
+async def _measure(bus: Bus, count: int, publishers: int) -> float:
     done = asyncio.Event()
     received = 0
 
@@ -74,12 +92,16 @@ async def _measure(bus: Bus, count: int) -> float:
         if received == count:
             done.set()
 
+    async def publish(messages: list[AgentHeartbeat]) -> None:
+        for message in messages:
+            await bus.publish(message)
+
     await bus.subscribe(AgentHeartbeat, handler)
     await bus.start()
     messages = [AgentHeartbeat(AgentId("bench"), T0, sequence) for sequence in range(count)]
+    shares = [messages[i::publishers] for i in range(publishers)]
     started = time.perf_counter()
-    for message in messages:
-        await bus.publish(message)
+    await asyncio.gather(*(publish(share) for share in shares))
     await done.wait()
     seconds = time.perf_counter() - started
     await bus.stop()

@@ -239,6 +239,18 @@ def test_market_order_is_checked_through_its_reference_price() -> None:
     )
 
 
+def test_market_exit_passes_the_fat_finger_check_even_after_a_gap() -> None:
+    book = FakePositionBook(
+        held={"005930": D(10)}, last={"005930": D(50_000)}, reference={"005930": D(40_000)}
+    )
+
+    assert PriceDeviationCheck(D("0.05")).evaluate(sell("005930", 10), book) == Approved()
+    assert PriceDeviationCheck(D("0.05")).evaluate(buy("005930", 1), book) == Denied(
+        "price_deviation",
+        "price_deviation: reference price 40,000 is 20% from last trade 50,000, limit 5%",
+    )
+
+
 def test_market_order_without_reference_price_passes_the_fat_finger_check() -> None:
     book = FakePositionBook(last={"005930": D(50_000)})
 

@@ -186,9 +186,7 @@ class Agent:
         self._starts += 1
         self._status = AgentStatus.RUNNING
         loop = asyncio.get_running_loop()
-        self._heartbeat = loop.create_task(
-            self._beat(), name=f"agent-{self._agent_id}-heartbeat"
-        )
+        self._heartbeat = loop.create_task(self._beat(), name=f"agent-{self._agent_id}-heartbeat")
         self._main = loop.create_task(self._supervise(), name=f"agent-{self._agent_id}-main")
 
     async def stop(self) -> None:
@@ -202,7 +200,9 @@ class Agent:
         for task in tasks:
             if task is not current:
                 task.cancel()
-        await asyncio.gather(*(task for task in tasks if task is not current), return_exceptions=True)
+        await asyncio.gather(
+            *(task for task in tasks if task is not current), return_exceptions=True
+        )
         await self._deactivate()
         self._status = AgentStatus.STOPPED
 

@@ -186,7 +186,8 @@ def run_isolated(
     volumes: np.ndarray,
     entries: np.ndarray,
     exits: np.ndarray,
-    confidence: np.ndarray,
+    scores: np.ndarray,
+    first_score: np.ndarray,
     limits: np.ndarray,
     stops: np.ndarray,
     volatility: np.ndarray,
@@ -206,6 +207,9 @@ def run_isolated(
 ) -> None:
     """Isolated accounts: symbol by symbol, each symbol with its own cash.
 
+    `scores` holds the confidence of every entry signal, in the row-major order of
+    `entries`, and `first_score[s]` the index of symbol s's first one: a confidence is
+    only read where an entry fires, so no (n_symbols, n_times) confidence array is needed.
     Outputs go to `equity_out` (n_symbols, n_times), `cash_out`/`position_out` (same shape,
     or (0, 0) when not recorded), `fills` (FILL_FIELDS, capacity), `trades` (TRADE_FIELDS,
     capacity) and `counts`; records beyond the capacity are counted but not written, so
@@ -228,7 +232,13 @@ def run_isolated(
         busy = False
         last_close = np.nan
         last_bar = -1
+        k = first_score[s]  # the next entry's index in `scores`
         for t in range(n_times):
+            entry = entry_row[t]
+            score = np.nan
+            if entry:
+                score = scores[k]
+                k += 1
             o = o_row[t]
             h = h_row[t]
             lo = lo_row[t]
@@ -238,12 +248,12 @@ def run_isolated(
                     acc[s, A_DAY] = days[t]
                     acc[s, A_DAY_START] = equity
                     acc[s, A_HALTED] = 0.0
-                if entry_row[t] or exit_row[t] or busy or (has_stops and position > 0.0):
+                if entry or exit_row[t] or busy or (has_stops and position > 0.0):
                     acc[s, A_EQ_LAST] = equity
                     st[s, S_LAST_CLOSE] = last_close
                     _bar(
                         s, s, t, STEP_BEGIN, STEP_CLOSE_ENTRY, o, h, lo, c, volumes[s, t],
-                        entry_row[t], exit_row[t], confidence[s, t],
+                        entry, exit_row[t], score,
                         limits[s, t] if has_limit else np.nan,
                         stops[s, t] if has_stop else np.nan,
                         volatility[s, t] if use_vol else np.nan,
@@ -278,7 +288,8 @@ def run_portfolio(
     volumes: np.ndarray,
     entries: np.ndarray,
     exits: np.ndarray,
-    confidence: np.ndarray,
+    scores: np.ndarray,
+    first_score: np.ndarray,
     limits: np.ndarray,
     stops: np.ndarray,
     volatility: np.ndarray,
@@ -312,6 +323,8 @@ def run_portfolio(
     active = np.zeros(n_symbols, dtype=np.bool_)
     valid = np.zeros(n_symbols, dtype=np.bool_)
     queue = np.empty(n_symbols, dtype=np.int64)
+    next_score = first_score.copy()  # per symbol: the next entry's index in `scores`
+    bar_score = np.empty(n_symbols)
     limit = params[P_MAX_DAILY_LOSS]
     for t in range(n_times):
         if acc[0, A_DAY] != days[t]:
@@ -323,6 +336,10 @@ def run_portfolio(
             h = highs[s, t]
             lo = lows[s, t]
             c = closes[s, t]
+            bar_score[s] = np.nan
+            if entries[s, t]:
+                bar_score[s] = scores[next_score[s]]
+                next_score[s] += 1
             valid[s] = o > 0.0 and h > 0.0 and lo > 0.0 and c > 0.0
             if not valid[s] and (o <= 0.0 or h <= 0.0 or lo <= 0.0 or c <= 0.0):
                 counts[C_ERROR] = 1
@@ -375,7 +392,7 @@ def run_portfolio(
                 s = queue[i]
                 _bar(
                     s, 0, t, step, step, opens[s, t], highs[s, t], lows[s, t], closes[s, t],
-                    volumes[s, t], entries[s, t], exits[s, t], confidence[s, t],
+                    volumes[s, t], entries[s, t], exits[s, t], bar_score[s],
                     limits[s, t] if has_limit else np.nan,
                     stops[s, t] if has_stop else np.nan,
                     volatility[s, t] if use_vol else np.nan,
@@ -476,6 +493,12 @@ def _bar(
                     raw = c if fill_close else o
                     reason = F_ENTRY_MARKET
                     stops_from = t + 1 if fill_close else t
+                    # Fat finger, as the live risk engine checks a market order: its expected
+                    # price (this open) against the last close.
+                    base = st[s, S_LAST_CLOSE]
+                    if abs(raw - base) > params[P_MAX_DEVIATION] * base:
+                        action = 0
+                        counts[C_REFUSALS + R_PRICE_DEVIATION] += 1
         elif step == STEP_STOPS:
             if up is not None and pos > 0.0 and t >= st[s, S_STOPS_FROM]:
                 entry = st[s, S_ENTRY_PRICE]

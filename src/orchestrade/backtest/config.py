@@ -11,13 +11,15 @@ import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from orchestrade.backtest.costs import TICK_KINDS, market_conventions
 from orchestrade.backtest.errors import ConfigError
 from orchestrade.backtest.sizing import Sizing
 from orchestrade.domain import InstrumentKind, Market
-from orchestrade.settings import RiskSettings, RulesSettings
+
+if TYPE_CHECKING:  # imported when used: the kernel path does not load pydantic-settings
+    from orchestrade.settings import RiskSettings, RulesSettings
 
 Mode = Literal["isolated", "portfolio"]
 FillTiming = Literal["next_open", "close"]
@@ -132,6 +134,8 @@ class SimulationConfig:
 
     def with_risk(self, risk: RiskSettings) -> SimulationConfig:
         """This configuration with the limits of `risk` (all off when it is disabled)."""
+        from orchestrade.settings import RiskSettings
+
         if not risk.enabled:
             risk = RiskSettings(
                 max_position_pct=None,

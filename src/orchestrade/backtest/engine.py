@@ -148,6 +148,16 @@ class Backtest:
         return self._config
 
     @property
+    def risk(self) -> RiskSettings:
+        """The risk settings the run's limits come from (the live risk engine reads the same)."""
+        return self._risk
+
+    def run_config(self, **params: Any) -> SimulationConfig:
+        """The kernel configuration of `run(**params)`: with the strategy's sizing, stops and
+        allocation cap applied (the trading stack plans its orders from the same numbers)."""
+        return self._config_for_run(params)
+
+    @property
     def strategy(self) -> StrategySpec | type[Strategy]:
         """The resolved strategy: a spec or a Strategy class."""
         return self._strategy

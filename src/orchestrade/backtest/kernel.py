@@ -115,8 +115,10 @@ def simulate(
     signal schedules a buy only when the symbol is flat with no entry in flight (no
     pyramiding). Entries are refused when their confidence (NaN counts as 0) is below
     `min_confidence`, when the account's daily loss limit has tripped, or (fat finger) when
-    a limit/stop price deviates from the close by more than `max_price_deviation_pct`
-    (market orders use the last close as reference price, so they always pass).
+    a limit/stop price deviates from the close by more than `max_price_deviation_pct`.
+    A market entry of `fill="next_open"` is refused at the open when that open deviates from
+    the last close by more than `max_price_deviation_pct` (the live risk engine checks a
+    market order's expected price, the open, the same way); exits are never refused by it.
 
     Timing. Bars are counted per symbol over the bars it has (NaN cells are skipped, not
     traded). With `fill="next_open"` a market order fills at the open of the symbol's bar
@@ -180,9 +182,10 @@ def simulate(
     config = config or SimulationConfig()
     arrays = _price_arrays(prices)
     n_symbols, n_times = arrays[0].shape
-    entries, exits, confidence, limits, stops = _signal_arrays(
-        prices, signals, (n_symbols, n_times)
-    )
+    entries, exits, scores, limits, stops = _signal_arrays(prices, signals, (n_symbols, n_times))
+    per_symbol = np.count_nonzero(entries, axis=1)
+    first_score = np.zeros(n_symbols, dtype=np.int64)
+    np.cumsum(per_symbol[:-1], out=first_score[1:])
     symbol_params = _symbol_params(config, n_symbols)
     params = _params(config, limits is not None, stops is not None)
     dummy = np.zeros((1, 1))
@@ -201,7 +204,7 @@ def simulate(
     position = np.empty((n_symbols, n_times) if books else (0, 0))
     basic = _is_basic(config, symbol_params, limits is None and stops is None)
     bands = (None if basic else _BAND_UPPER, _BAND_TICKS)
-    n_entries = int(np.count_nonzero(entries))
+    n_entries = scores.size
     fill_capacity, trade_capacity = 2 * n_entries + 16, n_entries + 16
     run: Callable[..., None] = loop.run_portfolio if portfolio else loop.run_isolated
     while True:
@@ -210,7 +213,7 @@ def simulate(
         trades = np.empty((loop.TRADE_FIELDS, trade_capacity))
         counts = np.zeros(loop.N_COUNTS, dtype=np.int64)
         run(
-            *arrays, entries, exits, confidence,
+            *arrays, entries, exits, scores, first_score,
             dummy if limits is None else limits, dummy if stops is None else stops,
             volatility, days, params, symbol_params, *bands,
             state, accounts, cash, position, equity, fills, trades, counts,
@@ -278,16 +281,32 @@ def _signal_arrays(
                 f"signals.{name} must be bool shaped {shape}, got {array.dtype} {array.shape}"
             )
         flags.append(np.ascontiguousarray(array))
-    confidence = _float_array("entry_confidence", signals.entry_confidence, shape)
     limits = signals.entry_limit
     stops = signals.entry_stop
     return (
         flags[0],
         flags[1],
-        confidence,
+        _entry_scores(signals, flags[0], shape),
         None if limits is None else _float_array("entry_limit", limits, shape),
         None if stops is None else _float_array("entry_stop", stops, shape),
     )
+
+
+def _entry_scores(signals: SignalsLike, entries: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The confidence of every entry, in the row-major order of `entries`: the signals'
+    `entry_scores` when they have them (`orchestrade.strategies.arrays.TradingSignals`),
+    else gathered from the dense `entry_confidence`."""
+    packed = getattr(signals, "entry_scores", None)
+    if packed is None:
+        return _float_array("entry_confidence", signals.entry_confidence, shape)[entries]
+    scores = np.asarray(packed)
+    expected = (int(np.count_nonzero(entries)),)
+    if scores.shape != expected or not np.issubdtype(scores.dtype, np.floating):
+        raise InputError(
+            f"signals.entry_scores must be float shaped {expected} (one per entry), "
+            f"got {scores.dtype} {scores.shape}"
+        )
+    return np.ascontiguousarray(scores, dtype=np.float64)
 
 
 def _float_array(name: str, values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
 from orchestrade.backtest.errors import InputError
 from orchestrade.backtest.metrics import (
@@ -29,7 +28,6 @@ from orchestrade.backtest.metrics import (
     per_symbol_metrics,
     run_metrics,
 )
-from orchestrade.backtest.report import report_figure, report_html
 from orchestrade.backtest.summary import summary_html
 from orchestrade.backtest.tables import (
     TOTAL_COLUMN,
@@ -39,6 +37,9 @@ from orchestrade.backtest.tables import (
     check_time_index,
     check_trades,
 )
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 TIMING_KEYS = ("bars", "seconds", "load_seconds")
 """`timing`: bars simulated, seconds from loaded arrays to results, seconds spent loading."""
@@ -240,6 +241,9 @@ class BacktestResult:
 
     def plot(self, *, top_symbols: int = 5, title: str = "Backtest report") -> go.Figure:
         """The plotly report figure (`orchestrade.backtest.report.report_figure`)."""
+        # Imported here: plotly is loaded only by those who draw.
+        from orchestrade.backtest.report import report_figure
+
         return report_figure(
             equity=self._equity[TOTAL_COLUMN],
             trades=self._trades,
@@ -253,6 +257,8 @@ class BacktestResult:
         self, path: str | Path, *, top_symbols: int = 5, title: str = "Backtest report"
     ) -> Path:
         """Write a standalone HTML report (plotly.js embedded, no network) and return the path."""
+        from orchestrade.backtest.report import report_html
+
         target = Path(path)
         page = report_html(
             self.plot(top_symbols=top_symbols, title=title),

@@ -7,6 +7,7 @@ import typer
 from orchestrade.cli.backtest_command import backtest
 from orchestrade.cli.data_commands import data_app
 from orchestrade.cli.demo_command import demo
+from orchestrade.cli.replay_command import replay
 from orchestrade.cli.sweep_command import sweep
 
 app = typer.Typer(
@@ -20,6 +21,7 @@ app.add_typer(data_app, name="data")
 app.command("demo")(demo)
 app.command("backtest")(backtest)
 app.command("sweep")(sweep)
+app.command("replay")(replay)
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m orchestrade.cli.main`

@@ -37,7 +37,9 @@ def audit_line(
         price = order.limit_price or order.stop_price or order.average_fill_price
     shown_price = "market" if price is None else str(price)
     shown_quantity = order.quantity if quantity is None else quantity
-    transition = order.status.value if previous is None else f"{previous.value}->{order.status.value}"
+    transition = (
+        order.status.value if previous is None else f"{previous.value}->{order.status.value}"
+    )
     return (
         f"{at.isoformat()} bot={order.bot_id or '-'} symbol={order.symbol} "
         f"side={order.side.value} qty={shown_quantity} price={shown_price} "
@@ -61,5 +63,6 @@ def audit(
         order, at=at, reason=reason, previous=previous, quantity=quantity, price=price
     )
     _audit.info(
-        line, extra={"order_id": order.order_id, "status": order.status.value, "bot_id": order.bot_id}
+        line,
+        extra={"order_id": order.order_id, "status": order.status.value, "bot_id": order.bot_id},
     )

@@ -250,7 +250,9 @@ class _Reconciliation:
                 )
                 return
             after = forced
-            resolution = f"recorded against the state machine ({error}); order now {after.status.value}"
+            resolution = (
+                f"recorded against the state machine ({error}); order now {after.status.value}"
+            )
             kind = DifferenceKind.FILL_CONFLICT
         if self.journal.record_fill(fill, after, at=self.at):
             audit(

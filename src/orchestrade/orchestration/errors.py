@@ -47,3 +47,7 @@ class HealthConfigurationError(OrchestrationError, ValueError):
 class PlanningError(OrchestrationError, ValueError):
     """The orchestrator cannot turn signals into orders for this configuration (the message
     says which setting is not supported)."""
+
+
+class RuntimeConfigurationError(OrchestrationError, ValueError):
+    """A trading node cannot be assembled from the options given (the message says which)."""

@@ -1,7 +1,6 @@
 """The orchestrator: owns the bots and runs the flow signal -> rules -> order request.
 
-It listens to signals, applies the desk's rules (`SignalPolicy`: the rule engine in a
-trading node), remembers approved decisions and, at the next open of each symbol, turns them
+It listens to signals, applies the desk's rules (`RuleEngine`), remembers approved decisions and, at the next open of each symbol, turns them
 into orders (`OrderPlanner`) that it asks the risk agent to check (`OrderRequested`). Risk
 answers with `SubmitOrder` to execution or `RiskRejected`; fills come back as `OrderFilled`
 and keep the orchestrator's own ledger current. Paused and stopped bots send no orders.
@@ -12,8 +11,6 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Protocol
 
 from orchestrade.agents.base import Agent
 from orchestrade.bus import Bus
@@ -26,28 +23,14 @@ from orchestrade.domain import (
     Envelope,
     OrderFilled,
     OrderRequested,
-    Signal,
     SignalApproved,
     SignalGenerated,
 )
 from orchestrade.orchestration.order_planning import OrderPlanner
+from orchestrade.orchestration.rules import RuleEngine
 from orchestrade.portfolio import Ledger
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class SignalDecision:
-    """What the rules said about one signal."""
-
-    approved: bool
-    reasons: tuple[str, ...] = ()
-
-
-class SignalPolicy(Protocol):
-    """Decides whether a signal may become an order (the rule engine in a trading node)."""
-
-    def decide(self, signal: Signal) -> SignalDecision: ...
 
 
 class Orchestrator(Agent):
@@ -58,7 +41,7 @@ class Orchestrator(Agent):
         bus: Bus,
         ledger: Ledger,
         planners: Mapping[BotId, OrderPlanner],
-        policy: SignalPolicy,
+        rules: RuleEngine,
         *,
         agent_id: str = "orchestrator",
         heartbeat_interval_s: float = 1.0,
@@ -66,7 +49,7 @@ class Orchestrator(Agent):
         super().__init__(agent_id, bus, heartbeat_interval_s=heartbeat_interval_s)
         self.ledger = ledger
         self.planners = dict(planners)
-        self.policy = policy
+        self.rules = rules
         self.states: dict[BotId, BotState] = {bot: BotState.RUNNING for bot in self.planners}
         self.decisions: Counter[str] = Counter()
 
@@ -97,14 +80,14 @@ class Orchestrator(Agent):
         if planner is None or self.states[planner.bot_id] is not BotState.RUNNING:
             self.decisions["ignored"] += 1
             return
-        decision = self.policy.decide(signal)
-        if not decision.approved:
+        outcome = self.rules.evaluate(event)
+        if not outcome.approved:
             self.decisions["rejected"] += 1
-            log.debug("signal rejected: %s %s %s", signal.symbol, signal.side, decision.reasons)
+            log.debug("signal rejected: %s %s %s", signal.symbol, signal.side, outcome.reasons)
             return
         self.decisions["approved"] += 1
         planner.note(signal)
-        await self.publish(SignalApproved(signal, decision.reasons))
+        await self.publish(SignalApproved(signal, outcome.reasons))
 
     async def on_bars_opened(self, envelope: Envelope) -> None:
         event = envelope.payload

@@ -109,6 +109,11 @@ class OrderPlanner:
         self._upper, self._ticks = tick_bands()
         self._pending: dict[Symbol, Signal] = {}
 
+    @property
+    def ledger(self) -> Ledger:
+        """The ledger the planner sizes from (the orchestrator keeps it current)."""
+        return self._ledger
+
     def note(self, signal: Signal) -> None:
         """Remember an approved signal of the bar that just closed (an exit wins)."""
         held = self._pending.get(signal.symbol)

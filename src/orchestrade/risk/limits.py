@@ -179,7 +179,10 @@ class PriceDeviationCheck:
     """Fat finger: deny an order whose price is further than `max_fraction` from the last trade.
 
     Every price the order carries is checked (limit and stop); a market order is checked
-    through its reference price and passes when none is known (it fills at the market).
+    through its reference price (the open it is expected to fill at) and passes when none is
+    known (it fills at the market); a market order that only reduces a position passes. The
+    backtest kernel applies the same rule to its entries (a market entry whose open is this
+    far from the last close is not made).
     An order with a price but no last trade to compare with is denied.
     """
 
@@ -191,6 +194,10 @@ class PriceDeviationCheck:
 
     def evaluate(self, order: Order, book: PositionBook) -> Decision:
         if order.limit_price is None and order.stop_price is None:
+            if is_reducing(order, book.quantity(order.symbol)):
+                # A market exit carries no typed price to get wrong, and refusing it after a
+                # gap would trap the position exactly when it must go.
+                return APPROVED
             reference = book.reference_price(order.symbol)
             if reference is None:
                 return APPROVED

@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import Table, insert, select
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Row
 
 from orchestrade.data.errors import QueryError
 from orchestrade.domain import (
@@ -182,11 +182,6 @@ class AuditLog:
         records = tuple(AuditRecord(int(row.id), from_row(row)) for row in rows[:limit])
         more = len(rows) > limit
         return AuditPage(records, records[-1].sequence if more else None)
-
-
-def write_entry(connection: Connection, entry: AuditEntry) -> None:
-    """Append `entry` inside the caller's transaction (the OMS journal's path)."""
-    connection.execute(insert(AUDIT_EVENTS).values(to_row(entry)))
 
 
 def order_entry(order: Order, *, at: datetime, reason: str = "") -> AuditEntry:

@@ -20,7 +20,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, TextClause, bindparam, insert, select, text
 from sqlalchemy.engine import Connection, Row
 
 from orchestrade.domain import (
@@ -38,12 +38,11 @@ from orchestrade.domain import (
     ValidationError,
 )
 from orchestrade.domain.validation import require_str, require_utc
-from orchestrade.storage.audit import fill_entry, order_entry, write_entry
+from orchestrade.storage.audit import AUDIT_EVENTS, fill_entry, order_entry, to_row
 from orchestrade.storage.errors import OrderIdConflictError
 from orchestrade.storage.store import Store
 from orchestrade.storage.tables import FillRow, OrderEventRow, OrderRow
 from orchestrade.storage.times import as_utc
-from orchestrade.storage.upserts import dialect_insert
 
 ORDERS: Table = OrderRow.__table__  # type: ignore[assignment]
 ORDER_EVENTS: Table = OrderEventRow.__table__  # type: ignore[assignment]
@@ -95,8 +94,8 @@ class SqlOrderJournal:
         with self._store.transaction() as transaction:
             connection = transaction.connection
             _upsert_order(connection, order, at)
-            _append_event(connection, order, at, reason)
-            write_entry(connection, order_entry(order, at=at, reason=reason))
+            connection.execute(_APPEND_EVENT, _event_row(order, at, reason))
+            connection.execute(_APPEND_AUDIT, to_row(order_entry(order, at=at, reason=reason)))
 
     def record_fill(self, fill: Fill, order: Order, *, at: datetime) -> bool:
         """Persist `fill` and `order` as it is after the fill, in one transaction; also an
@@ -117,16 +116,11 @@ class SqlOrderJournal:
             )
         with self._store.transaction() as transaction:
             connection = transaction.connection
-            statement = (
-                dialect_insert(connection, FILLS)
-                .values(_fill_row(fill, at))
-                .on_conflict_do_nothing(index_elements=["fill_id"])
-            )
-            if connection.execute(statement).rowcount == 0:
+            if connection.execute(_INSERT_FILL, _fill_row(fill, at)).first() is None:
                 return False
             _upsert_order(connection, order, at)
-            _append_event(connection, order, at, f"fill {fill.fill_id}")
-            write_entry(connection, fill_entry(fill, order, at=at))
+            connection.execute(_APPEND_EVENT, _event_row(order, at, f"fill {fill.fill_id}"))
+            connection.execute(_APPEND_AUDIT, to_row(fill_entry(fill, order, at=at)))
             return True
 
     def get_order(self, order_id: OrderId) -> Order | None:
@@ -211,6 +205,46 @@ def fill_from_row(row: Row[Any]) -> Fill:
     )
 
 
+def _insert_sql(
+    table: Table, conflict: str, *, update: Sequence[str] = (), where: str = "", returning: str
+) -> TextClause:
+    """INSERT ... ON CONFLICT ... RETURNING as text with typed parameters.
+
+    SQLite and PostgreSQL spell upserts the same way. SQLAlchemy (2.0) cannot cache the
+    compiled form of its ON CONFLICT constructs, and compiling costs more than the write
+    itself; a typed `text` statement is compiled once and still converts every value
+    through its column's type (`ExactDecimal`, aware datetimes).
+    """
+    names = [
+        column.name for column in table.columns if not column.primary_key or column.name == conflict
+    ]
+    columns = ", ".join(f'"{name}"' for name in names)
+    values = ", ".join(f":{name}" for name in names)
+    if update:
+        assignments = ", ".join(f'"{name}" = excluded."{name}"' for name in update)
+        action = f"DO UPDATE SET {assignments}" + (f" WHERE {where}" if where else "")
+    else:
+        action = "DO NOTHING"
+    sql = (
+        f'INSERT INTO "{table.name}" ({columns}) VALUES ({values}) '
+        f'ON CONFLICT ("{conflict}") {action} RETURNING "{returning}"'
+    )
+    return text(sql).bindparams(*(bindparam(name, type_=table.c[name].type) for name in names))
+
+
+_UPSERT_ORDER = _insert_sql(
+    ORDERS,
+    "order_id",
+    update=_MUTABLE,
+    # Same id, other instrument or direction: not a retry but a clash; keep the stored row.
+    where='"orders"."symbol" = excluded."symbol" AND "orders"."side" = excluded."side"',
+    returning="order_id",
+)
+_INSERT_FILL = _insert_sql(FILLS, "fill_id", returning="id")
+_APPEND_EVENT = insert(ORDER_EVENTS)
+_APPEND_AUDIT = insert(AUDIT_EVENTS)
+
+
 def _upsert_order(connection: Connection, order: Order, at: datetime) -> None:
     row = {
         "order_id": order.order_id,
@@ -229,32 +263,22 @@ def _upsert_order(connection: Connection, order: Order, at: datetime) -> None:
         "broker_order_id": order.broker_order_id,
         "updated_at": at,
     }
-    statement = dialect_insert(connection, ORDERS).values(row)
-    statement = statement.on_conflict_do_update(
-        index_elements=["order_id"],
-        set_={name: statement.excluded[name] for name in _MUTABLE},
-        # Same id, other instrument or direction: not a retry but a clash; update nothing.
-        where=(ORDERS.c.symbol == statement.excluded.symbol)
-        & (ORDERS.c.side == statement.excluded.side),
-    )
-    if connection.execute(statement).rowcount == 0:
+    if connection.execute(_UPSERT_ORDER, row).first() is None:
         raise OrderIdConflictError(
             f"order id {order.order_id} is already recorded for another symbol or side "
             f"(now {order.side.value} {order.symbol}); client order ids must be unique"
         )
 
 
-def _append_event(connection: Connection, order: Order, at: datetime, reason: str) -> None:
-    connection.execute(
-        insert(ORDER_EVENTS).values(
-            order_id=order.order_id,
-            at=at,
-            status=order.status.value,
-            reason=reason,
-            filled_quantity=order.filled_quantity,
-            average_fill_price=order.average_fill_price,
-        )
-    )
+def _event_row(order: Order, at: datetime, reason: str) -> dict[str, Any]:
+    return {
+        "order_id": order.order_id,
+        "at": at,
+        "status": order.status.value,
+        "reason": reason,
+        "filled_quantity": order.filled_quantity,
+        "average_fill_price": order.average_fill_price,
+    }
 
 
 def _fill_row(fill: Fill, at: datetime) -> dict[str, Any]:

@@ -5,6 +5,11 @@ closes it. A signal at bar ``t`` is decided at bar ``t``'s close from data up to
 including bar ``t`` (never later bars). When entry and exit are both set on one bar, the
 exit wins: consumers must treat the bar as an exit only (the compiler and the runners of
 this package never emit both).
+
+`SignalArrays` carries everything (both sides' confidence and the reasons, dense);
+`TradingSignals` only what a simulation reads (the entries' confidence packed, one value
+per entry), which on a large panel is a third of the memory: three (symbols, times)
+float or int64 arrays fewer.
 """
 
 from __future__ import annotations
@@ -64,22 +69,7 @@ class SignalArrays:
     entry_stop: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.symbols, tuple) or not all(
-            isinstance(symbol, str) for symbol in self.symbols
-        ):
-            raise SignalArraysError("symbols must be a tuple of strings")
-        if len(set(self.symbols)) != len(self.symbols):
-            raise SignalArraysError("symbols must be distinct")
-        timestamps = self.timestamps
-        if (
-            not isinstance(timestamps, np.ndarray)
-            or timestamps.ndim != 1
-            or timestamps.dtype != np.dtype("datetime64[ns]")
-        ):
-            raise SignalArraysError(
-                f"timestamps must be a 1-D datetime64[ns] array, got {_describe(timestamps)}"
-            )
-        shape = (len(self.symbols), timestamps.size)
+        shape = _require_axes(self.symbols, self.timestamps)
         _require("entries", self.entries, np.bool_, shape)
         _require("exits", self.exits, np.bool_, shape)
         _require("entry_confidence", self.entry_confidence, np.float64, shape)
@@ -177,6 +167,116 @@ class SignalArrays:
             if mine is not None and theirs is not None:
                 pairs.append((mine, theirs))
         return all(np.array_equal(a, b, equal_nan=a.dtype.kind == "f") for a, b in pairs)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TradingSignals:
+    """Entries and exits with only what a simulation reads of them.
+
+    The lean form of `SignalArrays` (`compile_trading_signals` builds it without computing
+    the rest): no exit confidence, no reasons, and the entry confidence only where an
+    entry fires.
+
+    Attributes:
+        symbols, timestamps, entries, exits, entry_limit, entry_stop: as in `SignalArrays`.
+        entry_scores: float64 (number of entries,): the confidence in [0, 1] of each entry,
+            in the row-major order of `entries` (symbol by symbol, bar by bar).
+
+    Equality compares every array (NaN equal to NaN).
+    """
+
+    symbols: tuple[str, ...]
+    timestamps: np.ndarray
+    entries: np.ndarray
+    exits: np.ndarray
+    entry_scores: np.ndarray
+    entry_limit: np.ndarray | None = None
+    entry_stop: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        shape = _require_axes(self.symbols, self.timestamps)
+        _require("entries", self.entries, np.bool_, shape)
+        _require("exits", self.exits, np.bool_, shape)
+        count = int(np.count_nonzero(self.entries))
+        scores = self.entry_scores
+        if not isinstance(scores, np.ndarray) or scores.dtype != np.float64 or scores.ndim != 1:
+            raise SignalArraysError(
+                f"entry_scores must be a 1-D float64 array, got {_describe(scores)}"
+            )
+        if scores.size != count:
+            raise SignalArraysError(
+                f"entry_scores has {scores.size} values for {count} entries (one per entry)"
+            )
+        if scores.size and not bool(np.all((scores >= 0.0) & (scores <= 1.0))):
+            raise SignalArraysError("entry_scores must be within [0, 1] (NaN is not)")
+        if self.entry_limit is not None:
+            _require("entry_limit", self.entry_limit, np.float64, shape)
+        if self.entry_stop is not None:
+            _require("entry_stop", self.entry_stop, np.float64, shape)
+
+    @classmethod
+    def from_arrays(cls, signals: SignalArrays) -> TradingSignals:
+        """The lean form of `signals` (sharing its entry, exit and order price arrays)."""
+        return cls(
+            symbols=signals.symbols,
+            timestamps=signals.timestamps,
+            entries=signals.entries,
+            exits=signals.exits,
+            entry_scores=signals.entry_confidence[signals.entries],
+            entry_limit=signals.entry_limit,
+            entry_stop=signals.entry_stop,
+        )
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(number of symbols, number of bars)."""
+        return len(self.symbols), self.timestamps.size
+
+    @property
+    def entry_confidence(self) -> np.ndarray:
+        """float64 (n_symbols, n_times): each entry's confidence at its bar, NaN elsewhere
+        (as `SignalArrays.entry_confidence`; built on each access)."""
+        dense = np.full(self.entries.shape, np.nan)
+        dense[self.entries] = self.entry_scores
+        return dense
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TradingSignals):
+            return NotImplemented
+        if self.symbols != other.symbols:
+            return False
+        pairs = [
+            (self.timestamps, other.timestamps),
+            (self.entries, other.entries),
+            (self.exits, other.exits),
+            (self.entry_scores, other.entry_scores),
+        ]
+        for mine, theirs in (
+            (self.entry_limit, other.entry_limit),
+            (self.entry_stop, other.entry_stop),
+        ):
+            if (mine is None) != (theirs is None):
+                return False
+            if mine is not None and theirs is not None:
+                pairs.append((mine, theirs))
+        return all(np.array_equal(a, b, equal_nan=a.dtype.kind == "f") for a, b in pairs)
+
+
+def _require_axes(symbols: object, timestamps: object) -> tuple[int, int]:
+    """The (symbols, times) shape the arrays must have, after checking both axes."""
+    if not isinstance(symbols, tuple) or not all(isinstance(symbol, str) for symbol in symbols):
+        raise SignalArraysError("symbols must be a tuple of strings")
+    if len(set(symbols)) != len(symbols):
+        raise SignalArraysError("symbols must be distinct")
+    if (
+        not isinstance(timestamps, np.ndarray)
+        or timestamps.ndim != 1
+        or timestamps.dtype != np.dtype("datetime64[ns]")
+    ):
+        raise SignalArraysError(
+            f"timestamps must be a 1-D datetime64[ns] array, got {_describe(timestamps)}"
+        )
+    return len(symbols), timestamps.size
 
 
 def _describe(value: object) -> str:

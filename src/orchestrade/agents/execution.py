@@ -1,0 +1,114 @@
+"""ExecutionAgent: the OMS on the bus, and the simulated market's clock in replay.
+
+It sends each `SubmitOrder` through the OMS (journal first, then the broker) and each
+`CancelOrder` likewise, and publishes what the OMS reports (`OrderSubmitted`,
+`OrderFilled`, `OrderCancelled`, `PositionChanged`). With a simulated market (the paper
+broker), it also tells the market what time it is: `BarsOpened` opens each bar (market
+orders fill at the open) and `BarsClosed` trades each bar's range (resting stops and
+limits).
+
+Re-asking for an order the OMS already has (a replay restarted after a crash regenerates
+the same decisions under the same client order ids) sends nothing; the recorded fills of
+that order are published again, so that every ledger rebuilt from the bus ends where it
+was before the crash.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Protocol
+
+from orchestrade.agents.base import Agent
+from orchestrade.bus import Bus
+from orchestrade.domain import (
+    Bar,
+    BarsClosed,
+    BarsOpened,
+    CancelOrder,
+    Envelope,
+    OrderFilled,
+    SubmitOrder,
+)
+from orchestrade.execution.broker_errors import BrokerError
+from orchestrade.execution.errors import ExecutionError
+from orchestrade.execution.oms import OmsEvent, OrderManager
+
+log = logging.getLogger(__name__)
+
+
+class SimulatedMarket(Protocol):
+    """A broker that is also the market (paper broker in replay): it needs the clock."""
+
+    async def begin_bar(self, bar: Bar) -> None: ...
+
+    async def trade_bar(self, bar: Bar) -> None: ...
+
+
+class ExecutionAgent(Agent):
+    """Routes order commands through `oms`; drives `market` when the broker is simulated."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        oms: OrderManager,
+        *,
+        market: SimulatedMarket | None = None,
+        agent_id: str = "execution",
+        heartbeat_interval_s: float = 1.0,
+    ) -> None:
+        super().__init__(agent_id, bus, heartbeat_interval_s=heartbeat_interval_s)
+        self.oms = oms
+        self.market = market
+        self.outcomes: Counter[str] = Counter()
+        oms.subscribe(self._forward)
+
+    async def on_start(self) -> None:
+        group = self.agent_id
+        await self.subscribe(SubmitOrder, self.on_submit_order, group=group)
+        await self.subscribe(CancelOrder, self.on_cancel_order, group=group)
+        if self.market is not None:
+            await self.subscribe(BarsOpened, self.on_bars_opened, group=group)
+            await self.subscribe(BarsClosed, self.on_bars_closed, group=group)
+
+    async def on_submit_order(self, envelope: Envelope) -> None:
+        command = envelope.payload
+        assert isinstance(command, SubmitOrder)
+        order = command.order
+        if self.oms.order(order.order_id) is not None:
+            self.outcomes["replayed"] += 1
+            recorded = await self.oms.submit(order)
+            for fill in self.oms.fills(order.order_id):
+                await self.publish(OrderFilled(recorded, fill))
+            return
+        try:
+            await self.oms.submit(order)
+        except (BrokerError, ExecutionError) as error:
+            self.outcomes["failed"] += 1
+            log.error("submit of %s failed: %s", order.order_id, error)
+            return
+        self.outcomes["submitted"] += 1
+
+    async def on_cancel_order(self, envelope: Envelope) -> None:
+        command = envelope.payload
+        assert isinstance(command, CancelOrder)
+        try:
+            await self.oms.cancel(command.order_id, reason=command.reason or "cancel requested")
+        except (BrokerError, ExecutionError) as error:
+            self.outcomes["cancel_failed"] += 1
+            log.error("cancel of %s failed: %s", command.order_id, error)
+
+    async def on_bars_opened(self, envelope: Envelope) -> None:
+        event = envelope.payload
+        assert isinstance(event, BarsOpened) and self.market is not None
+        for bar in event.bars:
+            await self.market.begin_bar(bar)
+
+    async def on_bars_closed(self, envelope: Envelope) -> None:
+        event = envelope.payload
+        assert isinstance(event, BarsClosed) and self.market is not None
+        for bar in event.bars:
+            await self.market.trade_bar(bar)
+
+    async def _forward(self, event: OmsEvent) -> None:
+        await self.publish(event)

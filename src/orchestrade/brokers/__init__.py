@@ -1,0 +1,1 @@
+"""Broker adapters, one folder per venue; each implements `orchestrade.execution.ports.Broker`."""

@@ -1,0 +1,376 @@
+"""The order-management system: write-ahead order routing that survives being killed.
+
+`OrderManager` stands between the execution agent and one `Broker`:
+
+- **Idempotent submit.** A client order id the journal already holds is never sent again;
+  `submit` returns the recorded order.
+- **Write-ahead.** An order is journaled (SUBMITTED) before the broker is called; a fill is
+  journaled, together with the order after it, before the OMS applies it. A crash at any
+  instant therefore leaves the journal at or behind the broker, never ahead in a way that
+  could send an order twice; `reconcile` (run by `start`) closes the gap.
+- **Broker updates** may arrive at any time, including before `submit` returns. Fills are
+  deduplicated by fill id. Updates the state machine refuses are logged, never raised into
+  the broker's callback.
+- **Audit and events.** Each transition is one line on the `orchestrade.audit` logger, and
+  listeners (the execution agent) receive `OrderSubmitted`, `OrderFilled`,
+  `OrderCancelled` (cancelled, rejected, expired) and `PositionChanged` events.
+- **Positions** are the sums of journaled fills, per symbol and per bot.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from orchestrade.domain import (
+    BotId,
+    Fill,
+    FillId,
+    InvalidTransitionError,
+    Order,
+    OrderCancelled,
+    OrderFilled,
+    OrderId,
+    OrderStatus,
+    OrderSubmitted,
+    Position,
+    PositionChanged,
+    Symbol,
+    ValidationError,
+)
+from orchestrade.execution.adoption import adopt_view, is_ending
+from orchestrade.execution.audit import audit
+from orchestrade.execution.broker_errors import BrokerError, BrokerRejectedError
+from orchestrade.execution.errors import InvalidOrderError, NotStartedError, UnknownOrderError
+from orchestrade.execution.ports import (
+    Broker,
+    BrokerUpdate,
+    FillUpdate,
+    OrderJournal,
+    OrderUpdate,
+)
+from orchestrade.execution.reconciliation import ReconciliationReport, reconcile
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+"""The current time, aware UTC (simulated in replay, the wall clock in paper and live)."""
+
+OmsEvent = OrderSubmitted | OrderFilled | OrderCancelled | PositionChanged
+"""The events the OMS hands to its listeners."""
+
+OmsListener = Callable[[OmsEvent], Awaitable[None]]
+
+
+class OrderManager:
+    """Routes orders to one broker with write-ahead journaling (see the module docstring).
+
+    Use: `oms = OrderManager(broker, journal, clock=...)`, `oms.subscribe(listener)`,
+    `report = await oms.start()`, then `submit` / `cancel`. Only one OMS may use a journal.
+    """
+
+    def __init__(self, broker: Broker, journal: OrderJournal, *, clock: Clock) -> None:
+        self._broker = broker
+        self._journal = journal
+        self._clock = clock
+        self._listeners: list[OmsListener] = []
+        self._orders: dict[OrderId, Order] = {}
+        self._open: set[OrderId] = set()
+        self._fill_ids: set[FillId] = set()
+        self._positions: dict[Symbol, Position] = {}
+        self._bot_positions: dict[tuple[BotId | None, Symbol], Position] = {}
+        self._subscribed = False
+        self._started = False
+        self._backlog: list[BrokerUpdate] = []
+
+    @property
+    def broker_name(self) -> str:
+        """The broker's short name."""
+        return self._broker.name
+
+    def subscribe(self, listener: OmsListener) -> None:
+        """Hand every later OMS event to `listener` (a failing listener is logged, not
+        propagated)."""
+        self._listeners.append(listener)
+
+    async def start(self, *, reconcile_first: bool = True) -> ReconciliationReport | None:
+        """Subscribe to the broker, reconcile the journal with it, and load the journal.
+
+        Broker updates that arrive meanwhile are held and applied after the load. Returns
+        the reconciliation report (None when `reconcile_first` is False).
+        """
+        if not self._subscribed:
+            self._broker.subscribe(self.on_broker_update)
+            self._subscribed = True
+        report = await self.reconcile() if reconcile_first else None
+        self._load()
+        self._started = True
+        backlog, self._backlog = self._backlog, []
+        for update in backlog:
+            await self.on_broker_update(update)
+        return report
+
+    async def reconcile(self) -> ReconciliationReport:
+        """Run `reconciliation.reconcile` against the journal and reload the OMS's state.
+
+        Call it only with no submit in flight (see `reconcile`).
+        """
+        report = await reconcile(self._journal, self._broker, at=self._clock())
+        if report.is_clean:
+            log.info("reconciliation clean", extra={"broker": self._broker.name})
+        else:
+            log.warning(report.describe(), extra={"broker": self._broker.name})
+        if self._started:
+            self._load()
+        return report
+
+    async def submit(self, order: Order) -> Order:
+        """Journal `order` as SUBMITTED, send it, and return it as the OMS then holds it.
+
+        A client order id the journal already has is not sent again: the recorded order is
+        returned. A broker rejection (`BrokerRejectedError`) makes the order REJECTED.
+
+        Raises:
+            InvalidOrderError: `order` is not NEW.
+            BrokerError: the broker could not be reached or answered nonsense; the order
+                stays SUBMITTED (in doubt) until `reconcile` settles it.
+        """
+        self._require_started()
+        known = self._lookup(order.order_id)
+        if known is not None:
+            log.info("duplicate submit not sent", extra={"order_id": order.order_id})
+            return known
+        if order.status is not OrderStatus.NEW:
+            raise InvalidOrderError(
+                f"order {order.order_id} is {order.status.value}: only a new order can be submitted"
+            )
+        at = self._clock()
+        sent = order.with_status(OrderStatus.SUBMITTED)
+        reason = f"sent to {self._broker.name}"
+        self._journal.record_order(sent, at=at, reason=reason)
+        self._remember(sent)
+        audit(sent, at=at, reason=reason, previous=OrderStatus.NEW)
+        await self._publish(OrderSubmitted(sent))
+        try:
+            view = await self._broker.submit(sent)
+        except BrokerRejectedError as error:
+            await self._move(order.order_id, OrderStatus.REJECTED, reason=str(error))
+            return self._orders[order.order_id]
+        except BrokerError as error:
+            log.warning("submit in doubt: %s", error, extra={"order_id": order.order_id})
+            raise
+        await self._adopt(view, reason=f"{self._broker.name} answered the submit")
+        return self._orders[order.order_id]
+
+    async def cancel(self, order_id: OrderId, *, reason: str = "cancel requested") -> Order:
+        """Journal CANCEL_REQUESTED, ask the broker to cancel, and adopt its answer.
+
+        A terminal order is returned unchanged (nothing is sent).
+
+        Raises:
+            UnknownOrderError: the OMS never had `order_id`.
+            BrokerError: the broker could not be reached; the order stays CANCEL_REQUESTED.
+        """
+        self._require_started()
+        current = self._lookup(order_id)
+        if current is None:
+            raise UnknownOrderError(f"cannot cancel order {order_id}: the OMS never had it")
+        if current.is_terminal:
+            return current
+        if current.status is not OrderStatus.CANCEL_REQUESTED:
+            await self._move(order_id, OrderStatus.CANCEL_REQUESTED, reason=reason)
+        try:
+            view = await self._broker.cancel(order_id)
+        except BrokerRejectedError as error:
+            log.warning("cancel refused: %s", error, extra={"order_id": order_id})
+            refreshed = await self._broker.order(order_id)
+            if refreshed is not None:
+                await self._adopt(refreshed, reason=f"cancel refused: {error}")
+            return self._orders[order_id]
+        await self._adopt(view, reason=f"{self._broker.name} answered the cancel")
+        return self._orders[order_id]
+
+    async def on_broker_update(self, update: BrokerUpdate) -> None:
+        """Apply one broker update (the broker's subscription callback).
+
+        Invalid transitions, overfills and fills of unknown orders are logged and ignored;
+        reconciliation picks up whatever the broker has that the OMS could not apply.
+        """
+        if not self._started:
+            self._backlog.append(update)
+            return
+        if isinstance(update, FillUpdate):
+            await self._apply_fill(update.fill)
+        elif isinstance(update, OrderUpdate):
+            await self._adopt(update.order, reason=update.reason or "broker update", at=update.at)
+
+    def order(self, order_id: OrderId) -> Order | None:
+        """The order as the OMS holds it (journaled), or None."""
+        return self._lookup(order_id)
+
+    def open_orders(self, *, bot_id: BotId | None = None) -> list[Order]:
+        """Orders that are not terminal (of one bot when given), oldest first."""
+        orders = [self._orders[order_id] for order_id in self._open]
+        if bot_id is not None:
+            orders = [order for order in orders if order.bot_id == bot_id]
+        return sorted(orders, key=lambda order: (order.created_at, order.order_id))
+
+    def fills(self, order_id: OrderId | None = None) -> Sequence[Fill]:
+        """Journaled fills (of one order when given), in the order they were recorded."""
+        return self._journal.fills(order_id)
+
+    def position(self, symbol: Symbol, *, bot_id: BotId | None = None) -> Position:
+        """The account's position in `symbol`, or one bot's share of it when `bot_id` is given
+        (both are sums of journaled fills)."""
+        if bot_id is None:
+            return self._positions.get(symbol) or Position(symbol)
+        return self._bot_positions.get((bot_id, symbol)) or Position(symbol)
+
+    def positions(self, *, bot_id: BotId | None = None) -> Mapping[Symbol, Position]:
+        """Positions that are not flat: the account's, or one bot's."""
+        if bot_id is None:
+            return {s: p for s, p in self._positions.items() if not p.is_flat}
+        return {
+            symbol: p
+            for (bot, symbol), p in self._bot_positions.items()
+            if bot == bot_id and not p.is_flat
+        }
+
+    def quantities(self) -> Mapping[Symbol, Decimal]:
+        """Signed quantity per symbol of the account, flat symbols omitted (as the broker's
+        `positions()` reports them)."""
+        return {s: p.quantity for s, p in self._positions.items() if not p.is_flat}
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _require_started(self) -> None:
+        if not self._started:
+            raise NotStartedError("OrderManager.start() must run before orders are routed")
+
+    def _load(self) -> None:
+        """Rebuild the in-memory state from the journal (after start or reconciliation)."""
+        self._orders.clear()
+        self._open.clear()
+        self._fill_ids.clear()
+        self._positions.clear()
+        self._bot_positions.clear()
+        for order in self._journal.open_orders():
+            self._remember(order)
+        for fill in self._journal.fills():
+            owner = self._lookup(fill.order_id)
+            self._fill_ids.add(fill.fill_id)
+            self._book(fill, owner.bot_id if owner is not None else None)
+
+    def _lookup(self, order_id: OrderId) -> Order | None:
+        order = self._orders.get(order_id)
+        if order is None:
+            order = self._journal.get_order(order_id)
+            if order is not None:
+                self._remember(order)
+        return order
+
+    def _remember(self, order: Order) -> None:
+        self._orders[order.order_id] = order
+        if order.is_terminal:
+            self._open.discard(order.order_id)
+        else:
+            self._open.add(order.order_id)
+
+    def _book(self, fill: Fill, bot_id: BotId | None) -> Position:
+        position = self.position(fill.symbol).apply(fill)
+        self._positions[fill.symbol] = position
+        key = (bot_id, fill.symbol)
+        self._bot_positions[key] = (self._bot_positions.get(key) or Position(fill.symbol)).apply(
+            fill
+        )
+        return position
+
+    async def _move(self, order_id: OrderId, status: OrderStatus, *, reason: str) -> None:
+        """Our own transition (cancel request, broker rejection): journal, audit, publish."""
+        current = self._orders[order_id]
+        moved = current.with_status(status)
+        at = self._clock()
+        self._journal.record_order(moved, at=at, reason=reason)
+        self._remember(moved)
+        audit(moved, at=at, reason=reason, previous=current.status)
+        if is_ending(moved.status):
+            await self._publish(OrderCancelled(moved, reason))
+
+    async def _adopt(self, view: Order, *, reason: str, at: datetime | None = None) -> None:
+        """Take the broker's status from `view` when the state machine allows it."""
+        current = self._lookup(view.order_id)
+        if current is None:
+            log.warning(
+                "broker update for an unknown order ignored (reconciliation adopts it)",
+                extra={"order_id": view.order_id, "status": view.status.value},
+            )
+            return
+        try:
+            moved = adopt_view(current, view)
+        except (InvalidTransitionError, ValidationError) as error:
+            log.warning(
+                "broker status refused: %s",
+                error,
+                extra={"order_id": view.order_id, "status": view.status.value},
+            )
+            return
+        if moved is None:
+            return
+        when = at or self._clock()
+        self._journal.record_order(moved, at=when, reason=reason)
+        self._remember(moved)
+        if moved.status is current.status:
+            return
+        audit(moved, at=when, reason=reason, previous=current.status)
+        if is_ending(moved.status):
+            await self._publish(OrderCancelled(moved, reason))
+
+    async def _apply_fill(self, fill: Fill) -> None:
+        if fill.fill_id in self._fill_ids:
+            log.debug("duplicate fill ignored", extra={"fill_id": fill.fill_id})
+            return
+        current = self._lookup(fill.order_id)
+        if current is None:
+            log.warning(
+                "fill of an unknown order ignored (reconciliation records it)",
+                extra={"fill_id": fill.fill_id, "order_id": fill.order_id},
+            )
+            return
+        try:
+            after = current.with_fill(fill)
+        except (InvalidTransitionError, ValidationError) as error:
+            log.error(
+                "fill refused: %s",
+                error,
+                extra={"fill_id": fill.fill_id, "order_id": fill.order_id},
+            )
+            return
+        at = self._clock()
+        recorded = self._journal.record_fill(fill, after, at=at)
+        self._fill_ids.add(fill.fill_id)
+        if not recorded:
+            log.debug("fill already journaled", extra={"fill_id": fill.fill_id})
+            return
+        self._remember(after)
+        position = self._book(fill, after.bot_id)
+        audit(
+            after,
+            at=at,
+            reason=f"fill {fill.fill_id}",
+            previous=current.status,
+            quantity=fill.quantity,
+            price=fill.price,
+        )
+        await self._publish(OrderFilled(after, fill))
+        await self._publish(PositionChanged(position, fill, after.bot_id))
+
+    async def _publish(self, event: OmsEvent) -> None:
+        for listener in self._listeners:
+            try:
+                await listener(event)
+            except Exception:
+                # Boundary: a failing listener must neither undo a journaled transition
+                # nor starve the other listeners.
+                log.exception("OMS listener %r failed on %s", listener, type(event).__name__)

@@ -1,0 +1,180 @@
+"""A replay's results in the backtest's shape: the same tables, metrics and JSON document.
+
+The portfolio agent records, per account, the equity after each close it saw, the fills and
+the round trips. This module lays them out like `orchestrade.backtest.tables` (equity on
+every bar time of the panel, carried forward where a symbol has no bar; positions still
+open at the end valued at their last close as "end" trades) and hands them to
+`BacktestResult.from_frames`, so a replay and a backtest are measured by the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from orchestrade.agents.portfolio import PortfolioAgent, Trade
+from orchestrade.backtest.results import BacktestResult
+from orchestrade.backtest.tables import TOTAL_COLUMN
+from orchestrade.data import BarPanel
+from orchestrade.domain import Side
+
+
+def replay_result(
+    portfolio: PortfolioAgent,
+    panel: BarPanel,
+    *,
+    bot_id: str,
+    cash: float,
+    periods_per_year: float,
+    timing: Mapping[str, float | int],
+    parameters: Mapping[str, Any] | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> BacktestResult:
+    """The `BacktestResult` of bot `bot_id`'s replay (isolated accounts, one per symbol)."""
+    ledger = portfolio.ledger
+    index = pd.DatetimeIndex(panel.timestamps, tz="UTC")
+    columns: dict[str, np.ndarray] = {}
+    positions: dict[str, np.ndarray] = {}
+    for row, symbol in enumerate(panel.symbols):
+        account_id = ledger.account_id(bot_id, symbol)
+        curve = portfolio.curves.get(account_id)
+        values = np.full(index.size, np.nan)
+        if curve is not None and curve.times:
+            where = index.get_indexer(pd.DatetimeIndex(curve.times).tz_convert("UTC"))
+            values[where] = [float(value) for value in curve.values]
+        columns[symbol] = _carried(values, cash)
+        positions[symbol] = _positions(portfolio, account_id, symbol, index, panel.close[row])
+    equity = pd.DataFrame(columns, index=index)
+    equity[TOTAL_COLUMN] = equity.sum(axis=1)
+    trades = _trades(portfolio, panel, bot_id)
+    fills = _fills(portfolio)
+    closes = pd.DataFrame(panel.close.T, index=index, columns=list(panel.symbols))
+    return BacktestResult.from_frames(
+        equity=equity,
+        positions=pd.DataFrame(positions, index=index),
+        trades=trades,
+        fills=fills,
+        periods_per_year=periods_per_year,
+        timing=timing,
+        parameters=parameters,
+        settings=settings,
+        closes=closes,
+    )
+
+
+def _carried(values: np.ndarray, start: float) -> np.ndarray:
+    """Forward-fill NaN cells; leading ones take the starting cash."""
+    filled = pd.Series(values).ffill().fillna(start)
+    return filled.to_numpy(dtype=np.float64)
+
+
+def _positions(
+    portfolio: PortfolioAgent,
+    account_id: str,
+    symbol: str,
+    index: pd.DatetimeIndex,
+    closes: np.ndarray,
+) -> np.ndarray:
+    """Quantity held at each bar's close, from the account's fills."""
+    held = np.zeros(index.size)
+    times = []
+    changes = []
+    for owner, fill in portfolio.fills:
+        if owner == account_id and fill.symbol == symbol:
+            times.append(fill.filled_at)
+            changes.append(float(fill.signed_quantity))
+    if not times:
+        return held
+    at = index.searchsorted(pd.DatetimeIndex(times).tz_convert("UTC"), side="right") - 1
+    np.add.at(held, np.clip(at, 0, index.size - 1), changes)
+    return np.cumsum(held)
+
+
+def _trades(portfolio: PortfolioAgent, panel: BarPanel, bot_id: str) -> pd.DataFrame:
+    index = pd.DatetimeIndex(panel.timestamps, tz="UTC")
+    records = [_trade_row(trade, index, "exit") for trade in portfolio.trades]
+    last_bar = {}
+    for row, symbol in enumerate(panel.symbols):
+        present = np.flatnonzero(~np.isnan(panel.close[row]))
+        if present.size:
+            last_bar[symbol] = (index[present[-1]], float(panel.close[row, present[-1]]))
+    for account_id, open_trade in portfolio.open_trades().items():
+        when, close = last_bar[open_trade.symbol]
+        held = open_trade.quantity - open_trade.exit_quantity
+        exit_value = open_trade.exit_value + held * Decimal(repr(close))
+        exit_quantity = open_trade.exit_quantity + held
+        trade = Trade(
+            account_id=account_id,
+            symbol=open_trade.symbol,
+            entry_time=open_trade.entry_time,
+            entry_price=open_trade.entry_price,
+            exit_time=when.to_pydatetime(),
+            exit_price=exit_value / exit_quantity,
+            quantity=open_trade.quantity,
+            pnl=exit_value - open_trade.entry_value - open_trade.costs,
+            fees=open_trade.costs,
+        )
+        records.append(_trade_row(trade, index, "end"))
+    frame = pd.DataFrame(
+        records,
+        columns=[
+            "symbol",
+            "entry_time",
+            "entry_price",
+            "exit_time",
+            "exit_price",
+            "qty",
+            "pnl",
+            "fees",
+            "exit_reason",
+            "return_pct",
+            "bars_held",
+        ],
+    )
+    for name in ("entry_time", "exit_time"):
+        frame[name] = pd.to_datetime(frame[name], utc=True)
+    return frame
+
+
+def _trade_row(trade: Trade, index: pd.DatetimeIndex, reason: str) -> dict[str, Any]:
+    entry_bar = int(index.get_indexer([pd.Timestamp(trade.entry_time)])[0])
+    exit_bar = int(index.get_indexer([pd.Timestamp(trade.exit_time)])[0])
+    entry_value = float(trade.entry_price * trade.quantity)
+    return {
+        "symbol": trade.symbol,
+        "entry_time": trade.entry_time,
+        "entry_price": float(trade.entry_price),
+        "exit_time": trade.exit_time,
+        "exit_price": float(trade.exit_price),
+        "qty": float(trade.quantity),
+        "pnl": float(trade.pnl),
+        "fees": float(trade.fees),
+        "exit_reason": reason,
+        "return_pct": 100.0 * float(trade.pnl) / entry_value,
+        "bars_held": exit_bar - entry_bar,
+    }
+
+
+def _fills(portfolio: PortfolioAgent) -> pd.DataFrame:
+    rows: Sequence[dict[str, Any]] = [
+        {
+            "symbol": fill.symbol,
+            "time": fill.filled_at,
+            "side": "buy" if fill.side is Side.BUY else "sell",
+            "qty": float(fill.quantity),
+            "price": float(fill.price),
+            "fee": float(fill.fee),
+            "tax": float(fill.tax),
+            "reason": "replay",
+        }
+        for _, fill in portfolio.fills
+    ]
+    frame = pd.DataFrame(
+        rows, columns=["symbol", "time", "side", "qty", "price", "fee", "tax", "reason"]
+    )
+    frame["time"] = pd.to_datetime(frame["time"], utc=True)
+    return frame

@@ -1,0 +1,78 @@
+"""InMemoryOrderJournal: the in-memory twin of `orchestrade.execution.ports.OrderJournal`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from orchestrade.domain import Fill, FillId, Order, OrderId, OrderStatus
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEvent:
+    """One write: the order's status after it, the reason, and the fill if it was one."""
+
+    at: datetime
+    order_id: OrderId
+    status: OrderStatus
+    reason: str
+    fill_id: FillId | None = None
+
+
+class JournalCrashError(RuntimeError):
+    """Raised by a journal told to crash: the write did not happen (a simulated kill)."""
+
+
+class InMemoryOrderJournal:
+    """Orders and fills in dicts; every write appends a `JournalEvent`.
+
+    `crash_after(n)` makes the write after the next `n` ones raise `JournalCrashError`
+    without changing anything, to simulate the process dying at that instant.
+    """
+
+    def __init__(self) -> None:
+        self.orders: dict[OrderId, Order] = {}
+        self._fills: list[Fill] = []
+        self._fill_ids: set[FillId] = set()
+        self.events: list[JournalEvent] = []
+        self._writes_before_crash: int | None = None
+
+    def crash_after(self, writes: int) -> None:
+        self._writes_before_crash = writes
+
+    def record_order(self, order: Order, *, at: datetime, reason: str = "") -> None:
+        self._maybe_crash()
+        self.orders[order.order_id] = order
+        self.events.append(JournalEvent(at, order.order_id, order.status, reason))
+
+    def record_fill(self, fill: Fill, order: Order, *, at: datetime) -> bool:
+        self._maybe_crash()
+        if fill.fill_id in self._fill_ids:
+            return False
+        self._fill_ids.add(fill.fill_id)
+        self._fills.append(fill)
+        self.orders[order.order_id] = order
+        self.events.append(JournalEvent(at, order.order_id, order.status, "fill", fill.fill_id))
+        return True
+
+    def get_order(self, order_id: OrderId) -> Order | None:
+        return self.orders.get(order_id)
+
+    def open_orders(self) -> Sequence[Order]:
+        return [order for order in self.orders.values() if not order.is_terminal]
+
+    def fills(self, order_id: OrderId | None = None) -> Sequence[Fill]:
+        return [fill for fill in self._fills if order_id is None or fill.order_id == order_id]
+
+    def statuses(self, order_id: OrderId) -> list[OrderStatus]:
+        """The statuses journaled for one order, in order."""
+        return [event.status for event in self.events if event.order_id == order_id]
+
+    def _maybe_crash(self) -> None:
+        if self._writes_before_crash is None:
+            return
+        if self._writes_before_crash == 0:
+            self._writes_before_crash = None
+            raise JournalCrashError("journal crashed before this write")
+        self._writes_before_crash -= 1

@@ -1,0 +1,124 @@
+"""PortfolioRepository: position snapshots per bot and the equity curve, exact to the digit."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from orchestrade.data.errors import QueryError
+from orchestrade.domain import BotId, Fill, FillId, OrderId, Position, Side, Symbol, ValidationError
+from orchestrade.storage import PortfolioRepository, PortfolioSnapshot, Store
+
+from .trading import T0, at
+
+A, B = Symbol("005930"), Symbol("000660")
+
+
+@pytest.fixture
+def portfolio(store: Store) -> PortfolioRepository:
+    return PortfolioRepository(store)
+
+
+def _fill(side: Side, quantity: int, price: str) -> Fill:
+    return Fill(
+        FillId(f"f-{side}"),
+        OrderId("o"),
+        A,
+        side,
+        Decimal(quantity),
+        Decimal(price),
+        T0,
+        Decimal(1),
+    )
+
+
+def test_positions_of_a_bot_round_trip(portfolio: PortfolioRepository) -> None:
+    # buy 10 @ 100 (fee 1), sell 4 @ 110 (fee 1): 6 left at cost 600;
+    # realized = -1 - 1 + 4 x 110 - 400 = 38
+    position = Position(A).apply(_fill(Side.BUY, 10, "100")).apply(_fill(Side.SELL, 4, "110"))
+    assert (position.quantity, position.cost_basis, position.realized_pnl) == (
+        Decimal(6),
+        Decimal(600),
+        Decimal(38),
+    )
+    short = Position(B, Decimal("-0.5"), Decimal("-1234.5678901234"), Decimal("0.1"))
+
+    portfolio.save_positions([position, short], at=at(1), bot_id=BotId("b-1"))
+
+    assert portfolio.positions(BotId("b-1")) == {A: position, B: short}
+    assert str(portfolio.positions(BotId("b-1"))[B].cost_basis) == "-1234.5678901234"
+    assert portfolio.positions() == {}
+
+
+def test_saving_again_upserts_and_keeps_flat_positions(portfolio: PortfolioRepository) -> None:
+    portfolio.save_positions([Position(A, Decimal(5), Decimal(500))], at=at(1), bot_id=BotId("b-1"))
+    portfolio.save_positions([Position(B, Decimal(1), Decimal(90))], at=at(1), bot_id=BotId("b-1"))
+    closed = Position(A, realized_pnl=Decimal("49.5"))
+
+    portfolio.save_positions([closed], at=at(2), bot_id=BotId("b-1"))
+
+    assert portfolio.positions(BotId("b-1")) == {
+        A: closed,
+        B: Position(B, Decimal(1), Decimal(90)),
+    }
+
+
+def test_positions_are_kept_apart_per_bot_and_for_the_account(
+    portfolio: PortfolioRepository,
+) -> None:
+    mine = Position(A, Decimal(1), Decimal(100))
+    yours = Position(A, Decimal(2), Decimal(210))
+    account = Position(A, Decimal(3), Decimal(310))
+    portfolio.save_positions([mine], at=T0, bot_id=BotId("b-1"))
+    portfolio.save_positions([yours], at=T0, bot_id=BotId("b-2"))
+    portfolio.save_positions([account], at=T0)
+
+    assert portfolio.positions() == {A: account}
+    assert portfolio.positions_by_bot() == {
+        None: {A: account},
+        BotId("b-1"): {A: mine},
+        BotId("b-2"): {A: yours},
+    }
+
+
+def test_a_symbol_twice_in_one_save_is_refused(portfolio: PortfolioRepository) -> None:
+    with pytest.raises(ValidationError, match="list a symbol twice"):
+        portfolio.save_positions([Position(A), Position(A)], at=T0)
+
+
+def test_snapshots_form_an_equity_curve_per_bot(portfolio: PortfolioRepository) -> None:
+    # 9,000 cash + 6 x 110 = 9,660
+    first = PortfolioSnapshot(at(0), Decimal(9000), Decimal(660), Decimal(9660), BotId("b-1"))
+    second = PortfolioSnapshot(
+        at(60), Decimal("9000.01"), Decimal("672.5"), Decimal("9672.51"), BotId("b-1")
+    )
+    whole = PortfolioSnapshot(at(0), Decimal(50_000), Decimal(0), Decimal(50_000))
+    for snapshot in (second, first, whole):
+        portfolio.record_snapshot(snapshot)
+
+    assert portfolio.snapshots(bot_id=BotId("b-1")) == [first, second]
+    assert portfolio.snapshots(bot_id=BotId("b-1"), start=at(1)) == [second]
+    assert portfolio.snapshots(bot_id=BotId("b-1"), end=at(60)) == [first]
+    assert portfolio.snapshots() == [whole]
+    assert portfolio.latest_snapshot(BotId("b-1")) == second
+    assert portfolio.latest_snapshot(BotId("b-9")) is None
+
+
+def test_a_snapshot_taken_again_replaces_the_first(portfolio: PortfolioRepository) -> None:
+    portfolio.record_snapshot(PortfolioSnapshot(T0, Decimal(1), Decimal(2), Decimal(3)))
+    again = PortfolioSnapshot(T0, Decimal(2), Decimal(2), Decimal(4))
+
+    portfolio.record_snapshot(again)
+
+    assert portfolio.snapshots() == [again]
+
+
+def test_a_snapshot_must_balance() -> None:
+    with pytest.raises(ValidationError, match=r"equity 10 != cash 9 \+ market value 2 \(= 11\)"):
+        PortfolioSnapshot(T0, Decimal(9), Decimal(2), Decimal(10))
+
+
+def test_naive_bounds_are_refused(portfolio: PortfolioRepository) -> None:
+    with pytest.raises(QueryError, match="start must be timezone-aware"):
+        portfolio.snapshots(start=T0.replace(tzinfo=None))
