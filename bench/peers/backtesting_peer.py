@@ -20,14 +20,16 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from orchestrade.data import BarPanel
 from peers.reference import CASH, FAST, FEE, SLOW
 from peers.results import PeerRun, trades_from_rows
+
+if TYPE_CHECKING:  # the workers read the arrays without loading orchestrade.data
+    from orchestrade.data import BarPanel
 
 ALL_CASH = math.nextafter(1.0, 0.0)
 

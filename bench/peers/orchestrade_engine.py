@@ -1,6 +1,11 @@
 """Our side of the benchmark: the built-in ``sma_cross`` spec compiled to signal arrays and
 simulated by ``orchestrade.backtest.kernel.simulate`` with the reference settings.
 
+The signals are compiled with ``compile_trading_signals`` (what ``Backtest.run`` uses: the
+entries, exits and entry confidences the kernel reads, without reasons or exit confidence)
+and the kernel records the equity only (``record="equity"``): the workload asks for final
+equities and trade lists.
+
 Reference settings: isolated accounts, next-open fills, commission 0.001 with no minimum,
 no sell tax, no slippage, cash 10,000,000 per symbol, all-cash sizing in whole shares, no
 tick rounding or price limit (the x16 copies are deliberately off the KRX tick grid),
@@ -11,12 +16,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from orchestrade.data import BarPanel
 from peers.reference import CASH, FAST, FEE, SLOW
 from peers.results import TRADE_DTYPE, PeerRun, sort_trades
+
+if TYPE_CHECKING:  # the workers read the arrays without loading orchestrade.data
+    from orchestrade.data import BarPanel
 
 REQUIRED_MODULES = (
     "orchestrade.strategies.builtin",
@@ -79,6 +88,16 @@ def import_engine() -> None:
         raise EngineNotReadyError("cannot import " + "; ".join(missing))
 
 
+def prepare_engine() -> None:
+    """`import_engine`, then load the ``sma_cross`` spec and build the reference
+    configuration, as the first run would (so a caller can time that set-up apart too).
+
+    Raises:
+        EngineNotReadyError: a module cannot be imported.
+    """
+    _pipeline(CASH, FEE)
+
+
 def run_orchestrade_sweep(
     universe: BarPanel,
     combinations: Sequence[tuple[int, int]],
@@ -134,7 +153,7 @@ def final_equities(equity: np.ndarray) -> np.ndarray:
     return np.where(finite.any(axis=1), values, np.nan)
 
 
-Step = Callable[[BarPanel, int, int], tuple[np.ndarray, np.ndarray, dict[str, float]]]
+Step = Callable[["BarPanel", int, int], tuple[np.ndarray, np.ndarray, dict[str, float]]]
 
 
 def _timed_run(
@@ -147,13 +166,14 @@ def _timed_run(
     return to_common_trades(kernel_trades), final_equity, seconds, parts
 
 
+@cache
 def _pipeline(cash: float, fee: float) -> Step:
     import_engine()
     from orchestrade.backtest.config import SimulationConfig
     from orchestrade.backtest.kernel import simulate
     from orchestrade.backtest.sizing import Sizing
     from orchestrade.strategies.builtin import builtin_spec
-    from orchestrade.strategies.compiler import compile_signals
+    from orchestrade.strategies.compiler import compile_trading_signals
 
     spec = builtin_spec("sma_cross")
     config = SimulationConfig(
@@ -176,7 +196,7 @@ def _pipeline(cash: float, fee: float) -> Step:
         universe: BarPanel, fast: int, slow: int
     ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
         started = time.perf_counter()
-        signals = compile_signals(spec, universe, {"fast": fast, "slow": slow})
+        signals = compile_trading_signals(spec, universe, {"fast": fast, "slow": slow})
         compiled = time.perf_counter()
         simulation = simulate(universe, signals, config, record="equity")  # trades + equities only
         equity = final_equities(simulation.equity)

@@ -22,13 +22,16 @@ contiguously without a copy.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from orchestrade.data import BarPanel
 from peers.reference import CASH, FAST, FEE, SLOW
 from peers.results import TRADE_DTYPE, PeerRun, sort_trades
+
+if TYPE_CHECKING:  # the workers read the arrays without loading orchestrade.data
+    from orchestrade.data import BarPanel
 
 ENGINES = ("numba", "rust")
 

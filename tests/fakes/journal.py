@@ -27,8 +27,9 @@ class JournalCrashError(RuntimeError):
 class InMemoryOrderJournal:
     """Orders and fills in dicts; every write appends a `JournalEvent`.
 
-    `crash_after(n)` makes the write after the next `n` ones raise `JournalCrashError`
-    without changing anything, to simulate the process dying at that instant.
+    `crash_after(n)` makes every write after the next `n` ones raise `JournalCrashError`
+    without changing anything, to simulate the process dying at that instant (`dead` is
+    then True); `revive()` is the restarted process, which finds what was written.
     """
 
     def __init__(self) -> None:
@@ -37,9 +38,15 @@ class InMemoryOrderJournal:
         self._fill_ids: set[FillId] = set()
         self.events: list[JournalEvent] = []
         self._writes_before_crash: int | None = None
+        self.dead = False
+        self.writes = 0
 
     def crash_after(self, writes: int) -> None:
         self._writes_before_crash = writes
+
+    def revive(self) -> None:
+        self.dead = False
+        self._writes_before_crash = None
 
     def record_order(self, order: Order, *, at: datetime, reason: str = "") -> None:
         self._maybe_crash()
@@ -70,9 +77,10 @@ class InMemoryOrderJournal:
         return [event.status for event in self.events if event.order_id == order_id]
 
     def _maybe_crash(self) -> None:
-        if self._writes_before_crash is None:
-            return
         if self._writes_before_crash == 0:
-            self._writes_before_crash = None
-            raise JournalCrashError("journal crashed before this write")
-        self._writes_before_crash -= 1
+            self.dead = True
+        if self.dead:
+            raise JournalCrashError("the process died before this write")
+        if self._writes_before_crash is not None:
+            self._writes_before_crash -= 1
+        self.writes += 1

@@ -13,7 +13,7 @@ Number = int | float | str | Decimal
 
 
 def _decimal(value: Number) -> Decimal:
-    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    return Decimal(repr(float(value))) if isinstance(value, float) else Decimal(value)
 
 
 def daily_bar(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -241,7 +242,7 @@ def test_a_setting_of_the_wrong_type_fails_the_evaluation_naming_the_rule() -> N
         parameters={"min_confidence": "high"},
     )
 
-    with pytest.raises(RuleError, match="rule floor: cannot compare signal.confidence"):
+    with pytest.raises(RuleError, match=re.escape("rule floor: cannot compare signal.confidence")):
         engine.evaluate(generated(0.5))
 
 

@@ -100,13 +100,15 @@ class ExecutionAgent(Agent):
 
     async def on_bars_opened(self, envelope: Envelope) -> None:
         event = envelope.payload
-        assert isinstance(event, BarsOpened) and self.market is not None
+        assert isinstance(event, BarsOpened)
+        assert self.market is not None
         for bar in event.bars:
             await self.market.begin_bar(bar)
 
     async def on_bars_closed(self, envelope: Envelope) -> None:
         event = envelope.payload
-        assert isinstance(event, BarsClosed) and self.market is not None
+        assert isinstance(event, BarsClosed)
+        assert self.market is not None
         for bar in event.bars:
             await self.market.trade_bar(bar)
 

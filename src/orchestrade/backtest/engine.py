@@ -40,7 +40,8 @@ from orchestrade.strategies import (
     resolve_spec,
     run_strategy,
 )
-from orchestrade.strategies.arrays import SignalArrays
+from orchestrade.strategies.arrays import SignalArrays, TradingSignals
+from orchestrade.strategies.compiler import compile_trading_signals
 
 StrategyLike = str | Path | Mapping[str, Any] | StrategySpec | type[Strategy]
 """A built-in name, a spec (file path, JSON text, mapping or loaded) or a Strategy class."""
@@ -191,7 +192,7 @@ class Backtest:
                 closest valid one) or a value out of range.
         """
         started = time.perf_counter()
-        signals = self.signals(**params)
+        signals = self._trading_signals(params)
         config = self._config_for_run(params)
         simulation = simulate(self._bars.panel, signals, config)
         tables = simulation_tables(simulation, self._bars.panel)
@@ -221,7 +222,7 @@ class Backtest:
                 equity and the trades closed inside it, while signals and positions still
                 use every bar before it (walk-forward out-of-sample scoring).
         """
-        signals = self.signals(**params)
+        signals = self._trading_signals(params)
         simulation = simulate(self._bars.panel, signals, self._config_for_run(params))
         tables = simulation_tables(simulation, self._bars.panel)
         first, last = window if window is not None else (0, len(tables.equity))
@@ -240,6 +241,13 @@ class Backtest:
             traded_value=traded_value(fills[in_window]),
             periods_per_year=periods_per_year(self._bars.timeframe, self._main_market()),
         )
+
+    def _trading_signals(self, params: Mapping[str, Any]) -> SignalArrays | TradingSignals:
+        """What the simulation reads of `signals(**params)` (a spec's signals are compiled
+        without their reasons and exit confidence, which a run does not use)."""
+        if isinstance(self._strategy, StrategySpec):
+            return compile_trading_signals(self._strategy, self._bars.panel, params)
+        return self.signals(**params)
 
     def _config_for_run(self, params: Mapping[str, Any]) -> SimulationConfig:
         """The configuration with the spec's sizing, stops and allocation cap applied."""

@@ -24,6 +24,14 @@ memory stays bounded; a consumer that falls more than ``maxlen`` entries behind 
 oldest ones (the ``DROP_OLDEST`` policy, applied per stream). The in-process `Overflow`
 options of `subscribe` are accepted for portability and validated, but the stream cap is the
 one bound. Priority orders the entries read together in one batch (up to ``batch_size``).
+
+Round trips. `publish` returns once Redis holds the entry (one XADD round trip for a lone
+publisher); publishes that are pending at the same time (several agents or bots publishing
+at once, a feed emitting one bar per symbol) are written together in one pipeline, in the
+order they were made, while the previous pipeline is in flight. A consumer reads up to
+``batch_size`` entries per XREADGROUP and acknowledges a handled batch with one XACK sent in
+the same pipeline as its next read (before any claim, and when it stops), so a busy stream
+costs about one round trip per batch on the consuming side.
 """
 
 from __future__ import annotations
@@ -32,7 +40,9 @@ import asyncio
 import itertools
 import logging
 import uuid
+from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -63,6 +73,7 @@ ENVELOPE_FIELD = b"envelope"
 """The stream entry field that holds the encoded envelope."""
 
 _Entry = tuple[bytes, dict[bytes, bytes] | None]
+_MAX_PIPELINE = 1_000  # commands per pipeline of coalesced publishes
 
 
 class RedisSubscription:
@@ -89,6 +100,7 @@ class RedisSubscription:
         self._stats = DeliveryStats()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._acks: list[bytes] = []  # handled entries, acknowledged with the next read
         self.idle_since: int | None = None
 
     @property
@@ -128,15 +140,10 @@ class RedisSubscription:
             activity = bus._activity
             try:
                 if loop.time() >= next_claim:
+                    await self._acknowledge()  # never claim back what we handled
                     await self._claim()
                     next_claim = loop.time() + bus._claim_every_s
-                reply = await bus._client.xreadgroup(
-                    self._group,
-                    self.consumer,
-                    {self.stream: read_id},
-                    count=bus._batch_size,
-                    block=bus._block_ms if read_id == ">" else None,
-                )
+                reply = await self._read(read_id)
             except RedisConnectionError:
                 if bus._stopping:
                     raise
@@ -150,14 +157,37 @@ class RedisSubscription:
                     continue
                 read_id = entries[-1][0]
             elif not entries:
-                # Nothing new since `activity`: stop() waits until every consumer says so.
+                # Nothing new since `activity` (and every ack sent with this read): stop()
+                # waits until every consumer says so.
                 self.idle_since = activity
                 if self._closing:
-                    return
+                    break
                 continue
             self.idle_since = None
             await self._handle(entries)
             bus._activity += 1
+        await self._acknowledge()
+
+    async def _read(self, read_id: bytes | str) -> Any:
+        """XREADGROUP from `read_id`, preceded in the same pipeline by the pending XACK."""
+        bus = self._bus
+        block = bus._block_ms if read_id == ">" else None
+        streams: dict[Any, Any] = {self.stream: read_id}
+        if not self._acks:
+            return await bus._client.xreadgroup(
+                self._group, self.consumer, streams, count=bus._batch_size, block=block
+            )
+        async with bus._client.pipeline(transaction=False) as pipe:
+            pipe.xack(self.stream, self._group, *self._acks)
+            pipe.xreadgroup(self._group, self.consumer, streams, count=bus._batch_size, block=block)
+            _, reply = await pipe.execute()
+        self._acks.clear()  # kept on a connection error: XACK is idempotent
+        return reply
+
+    async def _acknowledge(self) -> None:
+        if self._acks:
+            await self._bus._client.xack(self.stream, self._group, *self._acks)
+            self._acks.clear()
 
     async def _claim(self) -> None:
         """Take over entries other consumers of the group read but never acknowledged."""
@@ -180,8 +210,9 @@ class RedisSubscription:
                 return
 
     async def _handle(self, entries: Sequence[_Entry]) -> None:
+        """Deliver a batch; its entry ids join the acknowledgements of the next read."""
         bus = self._bus
-        acknowledged: list[bytes] = []
+        acknowledged = self._acks
         envelopes: list[tuple[bytes, Envelope]] = []
         for entry_id, fields in entries:
             data = fields.get(ENVELOPE_FIELD) if fields else None
@@ -204,8 +235,6 @@ class RedisSubscription:
             if not await deliver(self._handler, envelope, self._stats):
                 await self._dead_letter(entry_id, bus._codec.encode(envelope), "handler failed")
             acknowledged.append(entry_id)
-        if acknowledged:
-            await bus._client.xack(self.stream, self._group, *acknowledged)
 
     async def _dead_letter(self, entry_id: bytes, data: bytes, reason: str) -> None:
         bus = self._bus
@@ -222,6 +251,125 @@ class RedisSubscription:
             approximate=True,
         )
         self._stats.dead_lettered += 1
+
+
+@dataclass(slots=True)
+class _Append:
+    """One publish waiting to be written: XADD `fields` to each key, then PEXPIRE the first
+    key when `expire_ms` is set (a reply inbox)."""
+
+    keys: list[str]
+    fields: dict[Any, Any]
+    expire_ms: int | None
+    done: asyncio.Future[None]
+
+    @property
+    def n_commands(self) -> int:
+        return len(self.keys) + (self.expire_ms is not None)
+
+
+class _Appender:
+    """Writes publishes to their streams, one write in flight at a time, in publish order.
+
+    A lone publish is written at once (one round trip). Publishes made while a write is in
+    flight queue up and go out together, up to `max_batch` per pipeline, when it completes;
+    each publisher is released (or gets the error of its own commands) when Redis answered.
+    """
+
+    def __init__(self, client: redis_asyncio.Redis, owner: str, maxlen: int, max_batch: int):
+        self._client = client
+        self._owner = owner
+        self._maxlen = maxlen
+        self._max_batch = max_batch
+        self._queue: deque[_Append] = deque()
+        self._busy = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def append(self, keys: list[str], fields: dict[Any, Any], expire_ms: int | None) -> None:
+        loop = asyncio.get_running_loop()
+        item = _Append(keys, fields, expire_ms, loop.create_future())
+        if self._busy:
+            self._queue.append(item)
+            await item.done
+            return
+        self._busy = True
+        try:
+            await self._write([item])
+        finally:
+            self._continue()
+        item.done.result()
+
+    async def wait_idle(self) -> None:
+        """Return once every queued publish has been written (or has failed)."""
+        while self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def _continue(self) -> None:
+        if self._queue:
+            self._task = asyncio.get_running_loop().create_task(
+                self._write_queue(), name=f"bus-appender-{self._owner}"
+            )
+        else:
+            self._busy = False
+
+    async def _write_queue(self) -> None:
+        try:
+            while self._queue:
+                batch = [self._queue.popleft()]
+                size = batch[0].n_commands
+                while self._queue and size < self._max_batch:
+                    size += self._queue[0].n_commands
+                    batch.append(self._queue.popleft())
+                await self._write(batch)
+        finally:
+            self._task = None
+            self._busy = False
+            stopped = BusNotRunningError(f"bus {self._owner} stopped before writing the message")
+            while self._queue:
+                item = self._queue.popleft()
+                if not item.done.done():
+                    item.done.set_exception(stopped)
+
+    async def _write(self, batch: list[_Append]) -> None:
+        try:
+            if len(batch) == 1 and batch[0].n_commands == 1:
+                item = batch[0]
+                await self._client.xadd(
+                    item.keys[0], item.fields, maxlen=self._maxlen, approximate=True
+                )
+                results: list[Any] = [None]
+            else:
+                async with self._client.pipeline(transaction=False) as pipe:
+                    for item in batch:
+                        for key in item.keys:
+                            pipe.xadd(key, item.fields, maxlen=self._maxlen, approximate=True)
+                        if item.expire_ms is not None:
+                            pipe.pexpire(item.keys[0], item.expire_ms)
+                    results = await pipe.execute(raise_on_error=False)
+        except asyncio.CancelledError:
+            for item in batch:
+                item.done.cancel()
+            raise
+        except Exception as error:  # noqa: BLE001 - each publisher gets its own error
+            self._fail(batch, error)
+            return
+        position = 0
+        for item in batch:
+            own = results[position : position + item.n_commands]
+            position += item.n_commands
+            if item.done.done():  # the publisher was cancelled meanwhile
+                continue
+            errors = [result for result in own if isinstance(result, Exception)]
+            if errors:
+                item.done.set_exception(errors[0])
+            else:
+                item.done.set_result(None)
+
+    @staticmethod
+    def _fail(batch: list[_Append], error: BaseException) -> None:
+        for item in batch:
+            if not item.done.done():
+                item.done.set_exception(error)
 
 
 class RedisStreamsBus:
@@ -279,6 +427,7 @@ class RedisStreamsBus:
         self._claim_min_idle_ms = max(1, round(claim_min_idle_s * 1000))
         self._claim_every_s = claim_min_idle_s / 2
         self._reply_ttl_ms = max(1, round(reply_ttl_s * 1000))
+        self._appender = _Appender(self._client, self._name, maxlen, _MAX_PIPELINE)
         self._subscriptions: list[RedisSubscription] = []
         self._closed_stats = DeliveryStats()
         self._stats = DeliveryStats()
@@ -358,6 +507,7 @@ class RedisStreamsBus:
                     if not task.cancelled() and task.exception() is not None:
                         log.error("bus task %s ended with %r", task.get_name(), task.exception())
             self._pending.fail_all()
+            await self._appender.wait_idle()
             async with self._client.pipeline(transaction=False) as pipe:
                 for subscription in self._subscriptions:
                     if subscription.private:
@@ -396,20 +546,12 @@ class RedisStreamsBus:
         )
         fields: dict[Any, Any] = {ENVELOPE_FIELD: self._codec.encode(envelope)}
         if envelope.receiver is not None:
-            inbox = self._inbox(envelope.receiver)
-            async with self._client.pipeline(transaction=False) as pipe:
-                pipe.xadd(inbox, fields, maxlen=self._maxlen, approximate=True)
-                pipe.pexpire(inbox, self._reply_ttl_ms)
-                await pipe.execute()
-            return envelope
-        keys = [f"{self._prefix}:{key}" for key in routing_keys(envelope, topic)]
-        if len(keys) == 1:
-            await self._client.xadd(keys[0], fields, maxlen=self._maxlen, approximate=True)
+            await self._appender.append(
+                [self._inbox(envelope.receiver)], fields, self._reply_ttl_ms
+            )
         else:
-            async with self._client.pipeline(transaction=False) as pipe:
-                for key in keys:
-                    pipe.xadd(key, fields, maxlen=self._maxlen, approximate=True)
-                await pipe.execute()
+            keys = [f"{self._prefix}:{key}" for key in routing_keys(envelope, topic)]
+            await self._appender.append(keys, fields, None)
         return envelope
 
     async def subscribe(

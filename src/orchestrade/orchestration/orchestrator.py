@@ -1,9 +1,10 @@
 """The orchestrator: owns the bots and runs the flow signal -> rules -> order request.
 
-It listens to signals, applies the desk's rules (`RuleEngine`), remembers approved decisions and, at the next open of each symbol, turns them
-into orders (`OrderPlanner`) that it asks the risk agent to check (`OrderRequested`). Risk
-answers with `SubmitOrder` to execution or `RiskRejected`; fills come back as `OrderFilled`
-and keep the orchestrator's own ledger current. Paused and stopped bots send no orders.
+It listens to signals, applies the desk's rules (`RuleEngine`), remembers approved decisions
+and, at the next open of each symbol, turns them into orders (`OrderPlanner`) that it asks
+the risk agent to check (`OrderRequested`). Risk answers with `SubmitOrder` to execution or
+`RiskRejected`; fills come back as `OrderFilled` and keep the orchestrator's own ledger
+current. Paused and stopped bots send no orders.
 """
 
 from __future__ import annotations

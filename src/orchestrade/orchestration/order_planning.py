@@ -23,7 +23,7 @@ Only market orders and the all_cash, fixed_qty and percent_equity sizings are pl
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -200,6 +200,25 @@ class OrderPlanner:
             created_at=bar.start,
             bot_id=self.bot_id,
         )
+
+
+def tick_rounding(
+    config: SimulationConfig, symbols: Sequence[str]
+) -> dict[Symbol, Callable[[float, bool], float]]:
+    """Each symbol's tick rounding `(price, upward) -> price`, the kernel's own function
+    bound to the symbol's grid (for the risk agent's stop levels)."""
+    upper, ticks = tick_bands()
+    rounding: dict[Symbol, Callable[[float, bool], float]] = {}
+    for index, symbol in enumerate(symbols):
+        rules = _symbol_rules(config, index)
+
+        def round_price(price: float, upward: bool, rules: SymbolRules = rules) -> float:
+            return float(
+                _ROUND_TO_TICK(price, upward, rules.tick_kind, rules.tick_size, upper, ticks)
+            )
+
+        rounding[Symbol(symbol)] = round_price
+    return rounding
 
 
 def order_id_for(bot_id: str, symbol: str, at: datetime, purpose: str) -> OrderId:

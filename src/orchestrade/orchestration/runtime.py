@@ -48,12 +48,12 @@ from orchestrade.domain import (
 from orchestrade.execution.oms import OrderManager
 from orchestrade.execution.reconciliation import ReconciliationReport
 from orchestrade.orchestration.errors import RuntimeConfigurationError
-from orchestrade.orchestration.order_planning import OrderPlanner
 from orchestrade.orchestration.orchestrator import Orchestrator
+from orchestrade.orchestration.order_planning import OrderPlanner, tick_rounding
 from orchestrade.orchestration.rule_files import default_rules
 from orchestrade.orchestration.rules import RuleEngine, rule_parameters
 from orchestrade.portfolio import Ledger
-from orchestrade.risk import KrxPriceLimitCheck, RiskEngine
+from orchestrade.risk import KrxPriceLimitCheck, RiskEngine, StopSettings
 from orchestrade.settings import RulesSettings
 from orchestrade.storage import SqlOrderJournal, open_store
 from orchestrade.strategies import StrategySpec
@@ -167,7 +167,13 @@ async def run_replay(
     agents: list[Agent] = [
         StrategyAgent(bot, compile_streaming(spec, params), symbols, bus),
         Orchestrator(bus, planner.ledger, {bot: planner}, engine),
-        RiskAgent(bus, risk, new_ledger()),
+        RiskAgent(
+            bus,
+            risk,
+            new_ledger(),
+            stops=StopSettings(config.stop_loss, config.take_profit, config.trailing_stop),
+            rounding=tick_rounding(config, symbols),
+        ),
         ExecutionAgent(bus, oms, market=broker),
         portfolio,
     ]

@@ -10,6 +10,9 @@ the semantics of `conditions`; confidence and reasons follow the rules in `spec`
 computed on the signal bars only; the results are scattered into (symbols, times) arrays.
 The panel is compiled in blocks of whole rows (`BLOCK_CELLS`) so that each block's arrays
 stay in the CPU cache from the indicators to the scatter.
+`compile_trading_signals` runs the same steps but keeps only what a simulation reads
+(`TradingSignals`): it computes no reasons and no exit confidence, and keeps the entry
+confidence packed, one value per entry, instead of a (symbols, times) array.
 A bar without data never carries a signal. When entry and exit fire on the same bar the
 exit wins and the entry is cleared. `reference.reference_signals` computes the same
 arrays over dense (symbols, times) arrays; the tests hold the two equal.
@@ -26,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from orchestrade.indicators import IndicatorError, describe, evaluate
-from orchestrade.strategies.arrays import SignalArrays
+from orchestrade.strategies.arrays import SignalArrays, TradingSignals
 from orchestrade.strategies.conditions import (
     PRICE_FIELDS,
     Arithmetic,
@@ -83,25 +86,10 @@ def compile_signals(
         SpecError: an indicator rejected its parameters.
         SignalArraysError: the panel's arrays are malformed.
     """
-    if params:
-        spec = spec.with_params(**params)
-    fields = panel_arrays(panel)
-    needed = fields_read(spec)
-    shape = fields["close"].shape
-    out = _Signals(
-        entries=np.zeros(shape, dtype=np.bool_),
-        exits=np.zeros(shape, dtype=np.bool_),
-        entry_confidence=np.empty(shape),  # NaN block by block, see _compile_block
-        exit_confidence=np.empty(shape),
-        reasons=np.zeros(shape, dtype=np.int64),
-        entry_price=None if spec.order.type == "market" else np.empty(shape),
-    )
-    step = max(1, BLOCK_CELLS // max(1, shape[1]))
-    for first in range(0, shape[0], step):
-        rows = slice(first, first + step)
-        block = {name: values[rows] for name, values in fields.items()}
-        present = bars_present(block, needed, panel, first)
-        _compile_block(spec, block, PackedBars(present), out.rows(rows))
+    out = _compile(spec, panel, params, lean=False)
+    assert out.entry_confidence is not None
+    assert out.exit_confidence is not None
+    assert out.reasons is not None
     return SignalArrays(
         symbols=tuple(str(symbol) for symbol in panel.symbols),
         timestamps=np.asarray(panel.timestamps, dtype="datetime64[ns]"),
@@ -110,47 +98,104 @@ def compile_signals(
         entry_confidence=out.entry_confidence,
         exit_confidence=out.exit_confidence,
         reasons=out.reasons,
-        reason_names=spec.reason_names,
-        entry_limit=out.entry_price if spec.order.type == "limit" else None,
-        entry_stop=out.entry_price if spec.order.type == "stop" else None,
+        reason_names=out.spec.reason_names,
+        entry_limit=out.entry_price if out.spec.order.type == "limit" else None,
+        entry_stop=out.entry_price if out.spec.order.type == "stop" else None,
     )
+
+
+def compile_trading_signals(
+    spec: StrategySpec, panel: PanelLike, params: Mapping[str, ParamValue] | None = None
+) -> TradingSignals:
+    """What a simulation reads of `compile_signals(spec, panel, params)`: the same entries,
+    exits, entry confidences and order prices, without computing reasons or exit
+    confidence (see `TradingSignals`).
+
+    Raises:
+        ParameterError, SpecError, SignalArraysError: as `compile_signals`.
+    """
+    out = _compile(spec, panel, params, lean=True)
+    scores = np.concatenate(out.scores) if out.scores else np.zeros(0)
+    return TradingSignals(
+        symbols=tuple(str(symbol) for symbol in panel.symbols),
+        timestamps=np.asarray(panel.timestamps, dtype="datetime64[ns]"),
+        entries=out.entries,
+        exits=out.exits,
+        entry_scores=scores,
+        entry_limit=out.entry_price if out.spec.order.type == "limit" else None,
+        entry_stop=out.entry_price if out.spec.order.type == "stop" else None,
+    )
+
+
+def _compile(
+    spec: StrategySpec, panel: PanelLike, params: Mapping[str, ParamValue] | None, *, lean: bool
+) -> _Signals:
+    """Run the compiler over `panel`, block by block; `lean`: see `_Signals`."""
+    if params:
+        spec = spec.with_params(**params)
+    fields = panel_arrays(panel)
+    needed = fields_read(spec)
+    shape = fields["close"].shape
+    out = _Signals(
+        spec=spec,
+        entries=np.zeros(shape, dtype=np.bool_),
+        exits=np.zeros(shape, dtype=np.bool_),
+        # NaN block by block, see _compile_block
+        entry_confidence=None if lean else np.empty(shape),
+        exit_confidence=None if lean else np.empty(shape),
+        reasons=None if lean else np.zeros(shape, dtype=np.int64),
+        entry_price=None if spec.order.type == "market" else np.empty(shape),
+        scores=[],
+    )
+    step = max(1, BLOCK_CELLS // max(1, shape[1]))
+    for first in range(0, shape[0], step):
+        rows = slice(first, first + step)
+        block = {name: values[rows] for name, values in fields.items()}
+        present = bars_present(block, needed, panel, first)
+        _compile_block(block, PackedBars(present), out.rows(rows))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
 class _Signals:
-    """The (symbols, times) arrays `compile_signals` fills; `entry_price` is the limit or
-    stop price of the entry orders (None for market orders)."""
+    """What `_compile` fills: the (symbols, times) arrays, and in lean mode (confidences
+    and reasons None) each block's entry confidences, in row-major order, in `scores`.
+    `entry_price` is the limit or stop price of the entry orders (None for market orders).
+    """
 
+    spec: StrategySpec
     entries: BoolArray
     exits: BoolArray
-    entry_confidence: FloatArray
-    exit_confidence: FloatArray
-    reasons: npt.NDArray[np.int64]
+    entry_confidence: FloatArray | None
+    exit_confidence: FloatArray | None
+    reasons: npt.NDArray[np.int64] | None
     entry_price: FloatArray | None
+    scores: list[FloatArray]
 
     def rows(self, rows: slice) -> _Signals:
-        """Views of the rows `rows` (contiguous: whole rows of C-ordered arrays)."""
+        """Views of the rows `rows` (contiguous: whole rows of C-ordered arrays); the same
+        `scores` list."""
         return _Signals(
+            self.spec,
             self.entries[rows],
             self.exits[rows],
-            self.entry_confidence[rows],
-            self.exit_confidence[rows],
-            self.reasons[rows],
+            None if self.entry_confidence is None else self.entry_confidence[rows],
+            None if self.exit_confidence is None else self.exit_confidence[rows],
+            None if self.reasons is None else self.reasons[rows],
             None if self.entry_price is None else self.entry_price[rows],
+            self.scores,
         )
 
     def fill_nan(self) -> None:
         """Set the float arrays (confidences, entry price) to NaN everywhere."""
-        self.entry_confidence.fill(np.nan)
-        self.exit_confidence.fill(np.nan)
-        if self.entry_price is not None:
-            self.entry_price.fill(np.nan)
+        for array in (self.entry_confidence, self.exit_confidence, self.entry_price):
+            if array is not None:
+                array.fill(np.nan)
 
 
-def _compile_block(
-    spec: StrategySpec, fields: Mapping[str, FloatArray], bars: PackedBars, out: _Signals
-) -> None:
+def _compile_block(fields: Mapping[str, FloatArray], bars: PackedBars, out: _Signals) -> None:
     """Fill `out` (rows of the panel) with the signals of those rows' bars `bars`."""
+    spec = out.spec
     out.fill_nan()  # here, so that the block's arrays are in the cache when written
     evaluator = PackedEvaluator(packed_indicators(spec, fields, bars), fields, bars, spec.values)
     entry_truth = evaluator.truth(spec.entry)
@@ -162,16 +207,20 @@ def _compile_block(
         exit_hits = np.zeros(0, dtype=np.intp)
         entry_hits = np.flatnonzero(entry_truth)
     bits = {name: 1 << i for i, name in enumerate(spec.reason_names)}
-    for hits, condition, rule, fired, confidence in (
-        (entry_hits, spec.entry, spec.entry_confidence, out.entries, out.entry_confidence),
-        (exit_hits, spec.exit, spec.exit_confidence, out.exits, out.exit_confidence),
+    for entry, hits, condition, rule, fired, confidence in (
+        (True, entry_hits, spec.entry, spec.entry_confidence, out.entries, out.entry_confidence),
+        (False, exit_hits, spec.exit, spec.exit_confidence, out.exits, out.exit_confidence),
     ):
         if condition is None:
             continue
         cells = bars.cells(hits)
-        holds = partial(evaluator.at, bars=hits)
-        values, masks = signal_scores(holds, condition, rule, bits, hits.size)
         fired.ravel()[cells] = True
+        holds = partial(evaluator.at, bars=hits)
+        if confidence is None or out.reasons is None:  # lean: the entries' confidence only
+            if entry:
+                out.scores.append(signal_confidence(holds, condition, rule, hits.size))
+            continue
+        values, masks = signal_scores(holds, condition, rule, bits, hits.size)
         confidence.ravel()[cells] = values
         out.reasons.ravel()[cells] = masks
     if out.entry_price is not None:
@@ -435,6 +484,27 @@ def signal_scores(
         bits: the bit of each reason name.
         count: the number of signals.
     """
+    reasons = np.zeros(count, dtype=np.int64)
+    for node in walk_conditions(condition):
+        if node.reason is not None:
+            reasons[holds(node)] |= bits[node.reason]
+    for term in rule.terms:
+        term_holds = holds(term.when)
+        if term.reason is not None:
+            reasons[term_holds] |= bits[term.reason]
+        for node in walk_conditions(term.when):
+            if node.reason is not None and node.reason != term.reason:
+                reasons[term_holds & holds(node)] |= bits[node.reason]
+    return signal_confidence(holds, condition, rule, count), reasons
+
+
+def signal_confidence(
+    holds: Callable[[Condition], BoolArray],
+    condition: Condition,
+    rule: ConfidenceRule,
+    count: int,
+) -> FloatArray:
+    """The confidence of `count` signals of `condition` (see `signal_scores`)."""
     shares = default_confidence(condition)
     if rule.base is not None:
         confidence = np.full(count, rule.base)
@@ -445,19 +515,10 @@ def signal_scores(
         confidence = counts / len(shares)
     else:
         confidence = np.ones(count)
-    reasons = np.zeros(count, dtype=np.int64)
-    for node in walk_conditions(condition):
-        if node.reason is not None:
-            reasons[holds(node)] |= bits[node.reason]
     for term in rule.terms:
-        term_holds = holds(term.when)
-        confidence = confidence + np.where(term_holds, term.add, 0.0)
-        if term.reason is not None:
-            reasons[term_holds] |= bits[term.reason]
-        for node in walk_conditions(term.when):
-            if node.reason is not None and node.reason != term.reason:
-                reasons[term_holds & holds(node)] |= bits[node.reason]
-    return np.clip(confidence, 0.0, 1.0), reasons
+        confidence = confidence + np.where(holds(term.when), term.add, 0.0)
+    clipped: FloatArray = np.clip(confidence, 0.0, 1.0)
+    return clipped
 
 
 def array_arithmetic(op: str, left: Value, right: Value) -> Value:

@@ -37,7 +37,7 @@ class FaultyBroker:
 
     def __init__(self, inner: Broker) -> None:
         self.inner = inner
-        self._plans: dict[str, deque[Fault]] = {}
+        self._plans: dict[str, deque[Fault | None]] = {}
         self.calls: dict[str, int] = {}
 
     @property
@@ -46,16 +46,25 @@ class FaultyBroker:
         return self.inner.name
 
     def fail(
-        self, method: Method, error: BrokerError, *, times: int = 1, after_call: bool = False
+        self,
+        method: Method,
+        error: BrokerError | None,
+        *,
+        times: int = 1,
+        after_call: bool = False,
+        skip: int = 0,
     ) -> None:
-        """Make the next `times` calls of `method` raise `error` (after the wrapped call
-        ran, when `after_call`). Faults queue up in the order planned."""
+        """Make `times` calls of `method` raise `error` (after the wrapped call ran, when
+        `after_call`), once `skip` further calls went through. Plans queue up in order;
+        `error=None` plans calls that succeed."""
         plan = self._plans.setdefault(method, deque())
-        plan.extend(Fault(error, after_call) for _ in range(times))
+        plan.extend(None for _ in range(skip))
+        if error is not None:
+            plan.extend(Fault(error, after_call) for _ in range(times))
 
     def pending(self, method: Method) -> int:
         """Faults still planned for `method`."""
-        return len(self._plans.get(method, ()))
+        return sum(fault is not None for fault in self._plans.get(method, ()))
 
     async def submit(self, order: Order) -> Order:
         return await self._call("submit", lambda: self.inner.submit(order))
