@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from peers.panel_files import load_panel, save_panel
+from peers.panel_files import Panel, load_panel, save_panel
 from peers.results import Agreement, PeerRun, compare
 
 if TYPE_CHECKING:  # the parent reads the universe; a worker loads only numpy and its engine
@@ -566,7 +566,7 @@ def _worker(engine: str, data: Path, repeats: int, out: Path, sweep: bool) -> in
     return 0
 
 
-def _runner(engine: str) -> Callable[[BarPanel], PeerRun]:
+def _runner(engine: str) -> Callable[[Panel], PeerRun]:
     """The engine's run function, its modules imported and (ours) the strategy loaded, so
     that this set-up is timed apart from the calls."""
     if engine == OURS:

@@ -20,22 +20,20 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from peers.panel_files import Panel
 from peers.reference import CASH, FAST, FEE, SLOW
 from peers.results import PeerRun, trades_from_rows
-
-if TYPE_CHECKING:  # the workers read the arrays without loading orchestrade.data
-    from orchestrade.data import BarPanel
 
 ALL_CASH = math.nextafter(1.0, 0.0)
 
 
 def run_backtesting(
-    panel: BarPanel,
+    panel: Panel,
     *,
     symbols: tuple[int, ...] | None = None,
     fast: int = FAST,
@@ -103,7 +101,7 @@ def run_backtesting(
     )
 
 
-def _symbol_frame(panel: BarPanel, row: int) -> tuple[np.ndarray, pd.DataFrame]:
+def _symbol_frame(panel: Panel, row: int) -> tuple[np.ndarray, pd.DataFrame]:
     bars = np.flatnonzero(np.isfinite(panel.close[row]))
     frame = pd.DataFrame(
         {

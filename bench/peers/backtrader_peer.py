@@ -16,20 +16,18 @@ from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from peers.panel_files import Panel
 from peers.reference import CASH, FAST, FEE, SLOW
 from peers.results import PeerRun, trades_from_rows
 
-if TYPE_CHECKING:  # the workers read the arrays without loading orchestrade.data
-    from orchestrade.data import BarPanel
-
 
 def run_backtrader(
-    panel: BarPanel,
+    panel: Panel,
     *,
     symbols: tuple[int, ...] | None = None,
     fast: int = FAST,
@@ -76,7 +74,7 @@ def run_backtrader(
     return PeerRun(f"backtrader {bt.__version__}", trades_from_rows(trades), equity, seconds, rows)
 
 
-def _symbol_frame(panel: BarPanel, row: int) -> tuple[np.ndarray, pd.DataFrame]:
+def _symbol_frame(panel: Panel, row: int) -> tuple[np.ndarray, pd.DataFrame]:
     bars = np.flatnonzero(np.isfinite(panel.close[row]))
     frame = pd.DataFrame(
         {

@@ -17,15 +17,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from functools import cache
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from peers.panel_files import Panel
 from peers.reference import CASH, FAST, FEE, SLOW
 from peers.results import TRADE_DTYPE, PeerRun, sort_trades
-
-if TYPE_CHECKING:  # the workers read the arrays without loading orchestrade.data
-    from orchestrade.data import BarPanel
 
 REQUIRED_MODULES = (
     "orchestrade.strategies.builtin",
@@ -41,7 +38,7 @@ class EngineNotReadyError(RuntimeError):
 
 
 def run_orchestrade(
-    universe: BarPanel,
+    universe: Panel,
     *,
     fast: int = FAST,
     slow: int = SLOW,
@@ -62,7 +59,7 @@ def run_orchestrade(
 
 
 def orchestrade_run(
-    universe: BarPanel,
+    universe: Panel,
     *,
     fast: int = FAST,
     slow: int = SLOW,
@@ -99,7 +96,7 @@ def prepare_engine() -> None:
 
 
 def run_orchestrade_sweep(
-    universe: BarPanel,
+    universe: Panel,
     combinations: Sequence[tuple[int, int]],
     *,
     cash: float = CASH,
@@ -153,11 +150,11 @@ def final_equities(equity: np.ndarray) -> np.ndarray:
     return np.where(finite.any(axis=1), values, np.nan)
 
 
-Step = Callable[["BarPanel", int, int], tuple[np.ndarray, np.ndarray, dict[str, float]]]
+Step = Callable[[Panel, int, int], tuple[np.ndarray, np.ndarray, dict[str, float]]]
 
 
 def _timed_run(
-    universe: BarPanel, fast: int, slow: int, cash: float, fee: float
+    universe: Panel, fast: int, slow: int, cash: float, fee: float
 ) -> tuple[np.ndarray, np.ndarray, float, dict[str, float]]:
     step = _pipeline(cash, fee)
     started = time.perf_counter()
@@ -193,7 +190,7 @@ def _pipeline(cash: float, fee: float) -> Step:
     )
 
     def step(
-        universe: BarPanel, fast: int, slow: int
+        universe: Panel, fast: int, slow: int
     ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
         started = time.perf_counter()
         signals = compile_trading_signals(spec, universe, {"fast": fast, "slow": slow})

@@ -20,7 +20,9 @@ import numpy as np
 FIELDS = ("timestamps", "open", "high", "low", "close", "volume")
 
 
-class _Panel(Protocol):
+class Panel(Protocol):
+    """What the peers read of a universe: `orchestrade.data.BarPanel` and `ArrayPanel` fit."""
+
     @property
     def symbols(self) -> tuple[str, ...]: ...
     @property
@@ -51,7 +53,7 @@ class ArrayPanel:
     volume: np.ndarray
 
 
-def save_panel(panel: _Panel, folder: Path) -> None:
+def save_panel(panel: Panel, folder: Path) -> None:
     """Write `panel` to `folder` (created): one ``FIELD.npy`` per array, ``symbols.json``."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "symbols.json").write_text(json.dumps(list(panel.symbols)))

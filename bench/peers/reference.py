@@ -24,15 +24,12 @@ from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from peers.panel_files import Panel
 from peers.results import PeerRun, trades_from_rows
-
-if TYPE_CHECKING:  # the workers read the arrays without loading orchestrade.data
-    from orchestrade.data import BarPanel
 
 FAST = 10
 SLOW = 30
@@ -104,7 +101,7 @@ def simulate_symbol(
 
 
 def run_reference(
-    panel: BarPanel,
+    panel: Panel,
     *,
     fast: int = FAST,
     slow: int = SLOW,

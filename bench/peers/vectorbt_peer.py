@@ -22,16 +22,13 @@ contiguously without a copy.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from peers.panel_files import Panel
 from peers.reference import CASH, FAST, FEE, SLOW
 from peers.results import TRADE_DTYPE, PeerRun, sort_trades
-
-if TYPE_CHECKING:  # the workers read the arrays without loading orchestrade.data
-    from orchestrade.data import BarPanel
 
 ENGINES = ("numba", "rust")
 
@@ -48,7 +45,7 @@ def rust_available() -> bool:
 
 
 def run_vectorbt(
-    panel: BarPanel,
+    panel: Panel,
     engine: str,
     *,
     fast: int = FAST,
@@ -113,7 +110,7 @@ def run_vectorbt(
     )
 
 
-def to_common_trades(records: np.ndarray, panel: BarPanel) -> np.ndarray:
+def to_common_trades(records: np.ndarray, panel: Panel) -> np.ndarray:
     """vectorbt trade records as ``TRADE_DTYPE``; open trades end at the symbol's last bar."""
     trades = np.empty(records.size, dtype=TRADE_DTYPE)
     trades["symbol"] = records["col"]
@@ -131,7 +128,7 @@ def to_common_trades(records: np.ndarray, panel: BarPanel) -> np.ndarray:
     return sort_trades(trades)
 
 
-def _last_bars(panel: BarPanel) -> np.ndarray:
+def _last_bars(panel: Panel) -> np.ndarray:
     finite = np.isfinite(panel.close)
     last: np.ndarray = panel.close.shape[1] - 1 - np.argmax(finite[:, ::-1], axis=1)
     return last

@@ -7,8 +7,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from fakes import FakeClock
 
+from fakes import FakeClock
 from orchestrade.brokers.paper import PaperBroker, PaperSettings
 
 PaperFactory = Callable[..., PaperBroker]

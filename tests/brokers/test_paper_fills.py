@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 import pytest
-from fakes import DAY0, buy, daily_bar, sell
 
+from fakes import DAY0, buy, daily_bar, sell
 from orchestrade.brokers.paper import PaperBroker, PaperSettings, SymbolRules
 from orchestrade.domain import (
     FillId,
@@ -18,7 +19,7 @@ from orchestrade.domain import (
     Symbol,
     TimeInForce,
 )
-from orchestrade.execution import FillUpdate, OrderUpdate
+from orchestrade.execution import BrokerUpdate, FillUpdate, OrderUpdate
 
 from .conftest import PaperFactory
 
@@ -32,9 +33,11 @@ GTC = TimeInForce.GTC
 IOC = TimeInForce.IOC
 
 
-def fills_of(updates: list[FillUpdate | OrderUpdate]) -> list[tuple[str, Decimal, Decimal]]:
+def fills_of(updates: Sequence[BrokerUpdate]) -> list[tuple[str, Decimal, Decimal]]:
     return [
-        (u.fill.fill_id, u.fill.quantity, u.fill.price) for u in updates if isinstance(u, FillUpdate)
+        (u.fill.fill_id, u.fill.quantity, u.fill.price)
+        for u in updates
+        if isinstance(u, FillUpdate)
     ]
 
 
@@ -102,7 +105,7 @@ async def test_market_orders_submitted_after_the_bar_traded_wait_for_the_next_op
     updates = await broker.begin_bar(daily_bar(2, 107, 109, 101, 108))
 
     assert result.status is S.ACCEPTED
-    assert fills_of(updates) == [("b-1", D(10), D(107))]  # type: ignore[arg-type]
+    assert fills_of(updates) == [("b-1", D(10), D(107))]
 
 
 async def test_a_sell_stop_fills_at_its_level_intrabar_and_at_the_open_through_a_gap(
@@ -114,12 +117,12 @@ async def test_a_sell_stop_fills_at_its_level_intrabar_and_at_the_open_through_a
 
     intrabar = await broker.trade_bar(daily_bar(1, 69_000, 69_500, 67_900, 68_500))
     # Raw 68,050 (the level; low 67,900 reached it), sells round down to the grid: 68,000.
-    assert fills_of(intrabar) == [("stop-1", D(10), D(68_000))]  # type: ignore[arg-type]
+    assert fills_of(intrabar) == [("stop-1", D(10), D(68_000))]
 
     await broker.submit(sell("gap", 10, stop=68_050, tif=GTC))
     gap = await broker.trade_bar(daily_bar(2, 67_000, 67_500, 66_000, 67_200))
     # The open is already through the stop: it fills at the open.
-    assert fills_of(gap) == [("gap-1", D(10), D(67_000))]  # type: ignore[arg-type]
+    assert fills_of(gap) == [("gap-1", D(10), D(67_000))]
 
 
 async def test_a_stop_fill_slips_like_a_market_fill(open_paper: PaperFactory) -> None:
@@ -130,7 +133,7 @@ async def test_a_stop_fill_slips_like_a_market_fill(open_paper: PaperFactory) ->
     updates = await broker.trade_bar(daily_bar(1, 69_000, 69_500, 67_900, 68_500))
 
     # move = 68050 x 1e-3 + 0.1 x 1600 = 228.05 -> 67821.95, rounded down -> 67800.
-    assert fills_of(updates) == [("stop-1", D(10), D(67_800))]  # type: ignore[arg-type]
+    assert fills_of(updates) == [("stop-1", D(10), D(67_800))]
 
 
 async def test_a_buy_stop_rounds_its_level_up_and_fills_at_the_higher_of_open_and_level(
@@ -144,8 +147,8 @@ async def test_a_buy_stop_rounds_its_level_up_and_fills_at_the_higher_of_open_an
     gap = await broker.trade_bar(daily_bar(2, 70_200, 70_800, 70_100, 70_500))
 
     # Level 70,050 -> 70,100 on the grid; intrabar at 70,100, through a gap at the open.
-    assert fills_of(intrabar) == [("stop-1", D(1), D(70_100))]  # type: ignore[arg-type]
-    assert fills_of(gap) == [("gap-1", D(1), D(70_200))]  # type: ignore[arg-type]
+    assert fills_of(intrabar) == [("stop-1", D(1), D(70_100))]
+    assert fills_of(gap) == [("gap-1", D(1), D(70_200))]
 
 
 async def test_limit_orders_fill_at_their_level_or_a_better_open_without_slippage(
@@ -165,13 +168,13 @@ async def test_limit_orders_fill_at_their_level_or_a_better_open_without_slippag
     opened_above = await broker.trade_bar(daily_bar(4, 71_550, 71_800, 71_400, 71_600))
 
     # Buy limit 69,950 -> 69,900 (down to the grid): the low 69,800 reaches it.
-    assert fills_of(touched) == [("lim-1", D(1), D(69_900))]  # type: ignore[arg-type]
+    assert fills_of(touched) == [("lim-1", D(1), D(69_900))]
     # Open 69,430 -> 69,500 (up to the grid) is better than the level: fills there.
-    assert fills_of(gapped) == [("gap-1", D(1), D(69_500))]  # type: ignore[arg-type]
+    assert fills_of(gapped) == [("gap-1", D(1), D(69_500))]
     # Sell limit 71,020 -> 71,100 (up): the high 71,200 reaches it.
-    assert fills_of(reached) == [("tp-1", D(1), D(71_100))]  # type: ignore[arg-type]
+    assert fills_of(reached) == [("tp-1", D(1), D(71_100))]
     # Open 71,550 -> 71,500 (down) is above the level: fills at the open.
-    assert fills_of(opened_above) == [("tp-gap-1", D(1), D(71_500))]  # type: ignore[arg-type]
+    assert fills_of(opened_above) == [("tp-gap-1", D(1), D(71_500))]
 
 
 async def test_a_stop_and_a_take_profit_in_one_bar_fill_the_stop_first(
@@ -184,7 +187,7 @@ async def test_a_stop_and_a_take_profit_in_one_bar_fill_the_stop_first(
 
     updates = await broker.trade_bar(daily_bar(1, 70_000, 72_500, 67_500, 71_000))
 
-    assert fills_of(updates) == [("sl-1", D(10), D(68_000))]  # type: ignore[arg-type]
+    assert fills_of(updates) == [("sl-1", D(10), D(68_000))]
     assert (await broker.order(OrderId("tp"))).status is S.CANCELLED  # type: ignore[union-attr]
     assert broker.reason(OrderId("tp")) == "no short selling: no position in 005930 left to sell"
 
@@ -199,7 +202,7 @@ async def test_a_gap_up_through_the_take_profit_fills_it_before_the_stop(
 
     updates = await broker.trade_bar(daily_bar(1, 72_100, 72_600, 67_000, 70_000))
 
-    assert fills_of(updates) == [("tp-1", D(10), D(72_100))]  # type: ignore[arg-type]
+    assert fills_of(updates) == [("tp-1", D(10), D(72_100))]
     assert (await broker.order(OrderId("sl"))).status is S.CANCELLED  # type: ignore[union-attr]
 
 
@@ -213,7 +216,7 @@ async def test_a_fill_outside_the_price_band_does_not_happen(open_paper: PaperFa
 
     # 13,000 + 13 = 13,013 -> 13,020 on the 10-won grid, above the ceiling
     # 10,000 x 1.3 = 13,000: no fill. The IOC order ends, the GTC order waits.
-    assert fills_of(refused) == []  # type: ignore[arg-type]
+    assert fills_of(refused) == []
     assert (await broker.order(OrderId("ioc"))).status is S.CANCELLED  # type: ignore[union-attr]
     assert broker.reason(OrderId("ioc")) == (
         "immediate-or-cancel: fill price 13020.0 of 005930 is outside the price band "
@@ -225,7 +228,7 @@ async def test_a_fill_outside_the_price_band_does_not_happen(open_paper: PaperFa
     later = await broker.begin_bar(daily_bar(2, 12_900, 13_100, 12_800, 13_000))
 
     # Band now around 12,900; 12,900 + 12.9 = 12,912.9 -> 12,920.
-    assert fills_of(later) == [("gtc-1", D(5), D(12_920))]  # type: ignore[arg-type]
+    assert fills_of(later) == [("gtc-1", D(5), D(12_920))]
 
 
 async def test_participation_caps_each_bar_and_the_rest_fills_on_later_bars(
@@ -239,9 +242,9 @@ async def test_participation_caps_each_bar_and_the_rest_fills_on_later_bars(
     third = await broker.trade_bar(daily_bar(3, 102, volume=1_000))
 
     # floor(0.1 x 250) = 25, floor(0.1 x 300) = 30, then the 5 left of 100 allowed.
-    assert fills_of(first) == [("b-1", D(25), D(100))]  # type: ignore[arg-type]
-    assert fills_of(second) == [("b-2", D(30), D(101))]  # type: ignore[arg-type]
-    assert fills_of(third) == [("b-3", D(5), D(102))]  # type: ignore[arg-type]
+    assert fills_of(first) == [("b-1", D(25), D(100))]
+    assert fills_of(second) == [("b-2", D(30), D(101))]
+    assert fills_of(third) == [("b-3", D(5), D(102))]
     order = await broker.order(OrderId("b"))
     assert order is not None
     assert (order.status, order.filled_quantity) == (S.FILLED, D(60))
@@ -277,9 +280,7 @@ async def test_a_bar_without_volume_fills_nothing_under_a_cap(open_paper: PaperF
 async def test_commission_minimum_and_sell_tax_are_charged_per_fill(
     open_paper: PaperFactory,
 ) -> None:
-    broker = open_paper(
-        PaperSettings(commission=0.00015, commission_min=1_000, default_rules=KRX)
-    )
+    broker = open_paper(PaperSettings(commission=0.00015, commission_min=1_000, default_rules=KRX))
     await broker.submit(buy("b", 1))
     bought = await broker.trade_bar(daily_bar(1, 70_000))
     await broker.submit(sell("s", 1))
@@ -332,7 +333,7 @@ async def test_a_sell_beyond_the_position_is_cut_to_the_position(
 
     updates = await broker.trade_bar(daily_bar(1, 110))
 
-    assert fills_of(updates) == [("s-1", D(10), D(110))]  # type: ignore[arg-type]
+    assert fills_of(updates) == [("s-1", D(10), D(110))]
     order = await broker.order(OrderId("s"))
     assert order is not None
     assert (order.status, order.filled_quantity) == (S.CANCELLED, D(10))
@@ -366,7 +367,10 @@ async def test_a_market_buy_the_cash_cannot_pay_is_cancelled_when_it_would_fill(
     updates = await broker.trade_bar(daily_bar(1, 70_000))
 
     assert [(u.order.status, u.reason) for u in updates] == [  # type: ignore[union-attr]
-        (S.CANCELLED, "insufficient cash: 20 005930 at 70000.0 cost 1400000.0 with fees, cash is 1000000")
+        (
+            S.CANCELLED,
+            "insufficient cash: 20 005930 at 70000.0 cost 1400000.0 with fees, cash is 1000000",
+        )
     ]
     assert (await broker.account()).cash == D(1_000_000)
 
@@ -406,7 +410,7 @@ async def test_a_fill_or_kill_order_fills_whole_or_not_at_all(open_paper: PaperF
 
     updates = await broker.trade_bar(daily_bar(1, 100, volume=250))
 
-    assert fills_of(updates) == [("small-1", D(20), D(100))]  # type: ignore[arg-type]
+    assert fills_of(updates) == [("small-1", D(20), D(100))]
     assert broker.reason(OrderId("big")) == "fill-or-kill: only 25 of 30 could fill"
 
 
@@ -421,7 +425,7 @@ async def test_with_close_timing_market_orders_fill_at_the_close(
     after_close = await broker.submit(sell("s", 2))
 
     assert opened == []
-    assert fills_of(traded) == [("b-1", D(2), D(105))]  # type: ignore[arg-type]
+    assert fills_of(traded) == [("b-1", D(2), D(105))]
     assert (after_close.status, after_close.average_fill_price) == (S.FILLED, D(105))
 
 
@@ -433,7 +437,7 @@ async def test_crypto_trades_fractional_quantities_on_its_lot(open_paper: PaperF
     refused = await broker.submit(buy("too-fine", "0.123456789", symbol="BTCUSDT"))
     updates = await broker.trade_bar(daily_bar(1, "50000.5", symbol="BTCUSDT"))
 
-    assert fills_of(updates) == [("ok-1", D("0.12345678"), D("50000.5"))]  # type: ignore[arg-type]
+    assert fills_of(updates) == [("ok-1", D("0.12345678"), D("50000.5"))]
     assert refused.status is S.REJECTED
     assert broker.reason(OrderId("too-fine")) == (
         "quantity 0.123456789 of BTCUSDT is not a multiple of the lot size 1E-8"

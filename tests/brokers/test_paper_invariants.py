@@ -6,8 +6,8 @@ import random
 from decimal import Decimal
 
 import pytest
-from fakes import buy, daily_bar, sell
 
+from fakes import buy, daily_bar, sell
 from orchestrade.brokers.paper import PaperBroker, PaperSettings, SymbolRules
 from orchestrade.domain import Bar, KrxTickRule, Market, Order, Side, Symbol, TimeInForce
 
@@ -24,7 +24,7 @@ GRID = KrxTickRule()
 def random_bars(rng: random.Random, days: int) -> dict[str, list[Bar]]:
     bars: dict[str, list[Bar]] = {}
     for symbol in SYMBOLS:
-        price = rng.choice([8_000, 45_000, 150_000])
+        price = float(rng.choice([8_000, 45_000, 150_000]))
         series = []
         for day in range(days):
             open_ = float(GRID.round_price(D(price * rng.uniform(0.93, 1.07))))
@@ -86,9 +86,7 @@ async def check_invariants(broker: PaperBroker) -> None:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-async def test_cash_positions_and_equity_always_add_up(
-    open_paper: PaperFactory, seed: int
-) -> None:
+async def test_cash_positions_and_equity_always_add_up(open_paper: PaperFactory, seed: int) -> None:
     rng = random.Random(seed)
     settings = PaperSettings(
         commission=0.00015,

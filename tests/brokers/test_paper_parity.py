@@ -15,8 +15,8 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
-from fakes import buy, daily_bar, sell
 
+from fakes import buy, daily_bar, sell
 from orchestrade.backtest.config import SimulationConfig
 from orchestrade.backtest.kernel import simulate
 from orchestrade.brokers.paper import PaperSettings
@@ -58,9 +58,7 @@ def market(seed: int) -> BarPanel:
     def row(values: list[float]) -> np.ndarray:
         return np.array([values], dtype=np.float64)
 
-    return BarPanel(
-        (SYMBOL,), stamps, row(opens), row(highs), row(lows), row(closes), row(volumes)
-    )
+    return BarPanel((SYMBOL,), stamps, row(opens), row(highs), row(lows), row(closes), row(volumes))
 
 
 def signals(panel: BarPanel) -> SignalArrays:

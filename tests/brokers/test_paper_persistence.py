@@ -7,8 +7,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from fakes import FakeClock, buy, daily_bar, sell
 
+from fakes import FakeClock, buy, daily_bar, sell
 from orchestrade.brokers.paper import (
     MarketPhase,
     PaperAccountMismatchError,
@@ -160,4 +160,3 @@ def test_the_state_file_is_separate_and_in_wal_mode(
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
     assert mode == "wal"
     assert {"paper_account", "paper_orders", "paper_fills", "paper_markets"} <= tables
-

@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
 from fakes import (
     FakeClock,
     InMemoryOrderJournal,
@@ -15,7 +16,6 @@ from fakes import (
     daily_bar,
     sell,
 )
-
 from orchestrade.brokers.paper import FaultyBroker, PaperBroker, PaperSettings, SymbolRules
 from orchestrade.domain import Market, Order, OrderId, OrderStatus, Symbol, TimeInForce
 from orchestrade.execution import (
@@ -39,7 +39,9 @@ SETTINGS = PaperSettings(
     default_rules=SymbolRules.for_market(Market.KRX),
 )
 BARS = [
-    daily_bar(day, 70_000 + 300 * day, 70_500 + 300 * day, 69_000 + 300 * day, 70_200 + 300 * day, 1_000)
+    daily_bar(
+        day, 70_000 + 300 * day, 70_500 + 300 * day, 69_000 + 300 * day, 70_200 + 300 * day, 1_000
+    )
     for day in range(8)
 ]
 PLAN: dict[int, list[Order]] = {
@@ -50,7 +52,7 @@ PLAN: dict[int, list[Order]] = {
 }
 
 
-class Killed(Exception):
+class ProcessKilledError(Exception):
     """The simulated process died."""
 
 
@@ -75,16 +77,18 @@ async def session(
             await broker.begin_bar(bar)
             await broker.trade_bar(bar)
             if journal.dead:
-                raise Killed
+                raise ProcessKilledError
             for order in PLAN.get(day, []):
                 await oms.submit(order)
-    except (JournalCrashError, BrokerTimeoutError, Killed):
+    except (JournalCrashError, BrokerTimeoutError, ProcessKilledError):
         broker._store.close()  # the dead process's file handle; nothing is flushed
-        raise Killed from None
+        raise ProcessKilledError from None
     return broker, oms, report
 
 
-async def check_books(broker: PaperBroker, oms: OrderManager, journal: InMemoryOrderJournal) -> None:
+async def check_books(
+    broker: PaperBroker, oms: OrderManager, journal: InMemoryOrderJournal
+) -> None:
     """No order reached the broker twice, no fill is missing, positions are the sums of
     fills, the cash is the starting cash plus the fills' cash flows."""
     assert set(broker.submissions().values()) <= {1}
@@ -125,7 +129,7 @@ async def test_a_kill_at_any_journal_write_never_sends_an_order_twice_nor_loses_
         path = tmp_path / f"killed-{kill_at}.db"
         journal = InMemoryOrderJournal()
         journal.crash_after(kill_at)
-        with pytest.raises(Killed):
+        with pytest.raises(ProcessKilledError):
             await session(path, journal)
         journal.revive()
 
@@ -137,7 +141,7 @@ async def test_a_kill_at_any_journal_write_never_sends_an_order_twice_nor_loses_
     for order_number in range(sum(len(orders) for orders in PLAN.values())):
         path = tmp_path / f"died-before-{order_number}.db"
         journal = InMemoryOrderJournal()
-        with pytest.raises(Killed):
+        with pytest.raises(ProcessKilledError):
             await session(path, journal, die_before_submit=order_number)
 
         broker, oms, report = await session(path, journal)

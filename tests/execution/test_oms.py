@@ -6,8 +6,8 @@ import logging
 from decimal import Decimal
 
 import pytest
-from fakes import T0, FakeClock, InMemoryOrderJournal, ScriptedBroker, buy, sell
 
+from fakes import T0, FakeClock, InMemoryOrderJournal, ScriptedBroker, buy, sell
 from orchestrade.domain import (
     BotId,
     FillId,
@@ -71,7 +71,7 @@ async def started(
 
 
 async def test_order_is_journaled_as_submitted_before_the_broker_sees_it() -> None:
-    oms, broker, journal, _ = await started()
+    oms, broker, _, _ = await started()
 
     await oms.submit(buy("o1"))
 
@@ -219,7 +219,7 @@ async def test_an_overfill_is_refused_and_logged(caplog: pytest.LogCaptureFixtur
 async def test_a_fill_of_an_unknown_order_is_left_to_reconciliation(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    oms, broker, journal, _ = await started()
+    _, broker, journal, _ = await started()
     broker.orders[OrderId("ghost")] = buy("ghost").with_status(S.SUBMITTED).with_status(S.ACCEPTED)
 
     with caplog.at_level(logging.WARNING):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from fakes import T0, FakeClock, InMemoryOrderJournal, ScriptedBroker, buy, sell
 
+from fakes import T0, FakeClock, InMemoryOrderJournal, ScriptedBroker, buy, sell
 from orchestrade.domain import FillId, Order, OrderId, OrderStatus, Symbol
 from orchestrade.execution import (
     NEVER_SENT_REASON,

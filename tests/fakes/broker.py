@@ -67,9 +67,7 @@ class ScriptedBroker:
         known = self.orders.get(order.order_id)
         if known is not None:
             return known
-        base = dataclasses.replace(
-            order, broker_order_id=BrokerOrderId(f"B{len(self.orders) + 1}")
-        )
+        base = dataclasses.replace(order, broker_order_id=BrokerOrderId(f"B{len(self.orders) + 1}"))
         if self.reject_reason is not None:
             rejected = base.with_status(OrderStatus.REJECTED)
             self.orders[order.order_id] = rejected
@@ -106,7 +104,9 @@ class ScriptedBroker:
         """Execute `quantity` of an order at `price` (broker side), emitting the update."""
         order = self.orders[order_id]
         fill = Fill(
-            fill_id=FillId(f"{order_id}-{len([f for f in self.fill_log if f.order_id == order_id]) + 1}"),
+            fill_id=FillId(
+                f"{order_id}-{len([f for f in self.fill_log if f.order_id == order_id]) + 1}"
+            ),
             order_id=order_id,
             symbol=order.symbol,
             side=order.side,

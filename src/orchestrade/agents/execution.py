@@ -10,13 +10,18 @@ limits).
 Re-asking for an order the OMS already has (a replay restarted after a crash regenerates
 the same decisions under the same client order ids) sends nothing; the recorded fills of
 that order are published again, so that every ledger rebuilt from the bus ends where it
-was before the crash.
+was before the crash. One exception: an order that reconciliation found journaled but never
+received by the broker (the process died between the two) was marked, not resent blindly;
+when the regenerated decision asks for it again, it is sent once under the derived id
+``<id>-resent`` (deliberately: the broker is known not to have it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
+from collections.abc import Callable
 from typing import Protocol
 
 from orchestrade.agents.base import Agent
@@ -27,7 +32,10 @@ from orchestrade.domain import (
     BarsOpened,
     CancelOrder,
     Envelope,
+    Order,
     OrderFilled,
+    OrderId,
+    OrderStatus,
     SubmitOrder,
 )
 from orchestrade.execution.broker_errors import BrokerError
@@ -40,9 +48,9 @@ log = logging.getLogger(__name__)
 class SimulatedMarket(Protocol):
     """A broker that is also the market (paper broker in replay): it needs the clock."""
 
-    async def begin_bar(self, bar: Bar) -> None: ...
+    async def begin_bar(self, bar: Bar) -> object: ...
 
-    async def trade_bar(self, bar: Bar) -> None: ...
+    async def trade_bar(self, bar: Bar) -> object: ...
 
 
 class ExecutionAgent(Agent):
@@ -54,12 +62,14 @@ class ExecutionAgent(Agent):
         oms: OrderManager,
         *,
         market: SimulatedMarket | None = None,
+        never_sent: Callable[[OrderId], bool] = lambda _order_id: False,
         agent_id: str = "execution",
         heartbeat_interval_s: float = 1.0,
     ) -> None:
         super().__init__(agent_id, bus, heartbeat_interval_s=heartbeat_interval_s)
         self.oms = oms
         self.market = market
+        self._never_sent = never_sent
         self.outcomes: Counter[str] = Counter()
         oms.subscribe(self._forward)
 
@@ -74,10 +84,10 @@ class ExecutionAgent(Agent):
     async def on_submit_order(self, envelope: Envelope) -> None:
         command = envelope.payload
         assert isinstance(command, SubmitOrder)
-        order = command.order
-        if self.oms.order(order.order_id) is not None:
+        order = self._current_version(command.order)
+        recorded = self.oms.order(order.order_id)
+        if recorded is not None:
             self.outcomes["replayed"] += 1
-            recorded = await self.oms.submit(order)
             for fill in self.oms.fills(order.order_id):
                 await self.publish(OrderFilled(recorded, fill))
             return
@@ -89,11 +99,30 @@ class ExecutionAgent(Agent):
             return
         self.outcomes["submitted"] += 1
 
+    def _current_version(self, order: Order) -> Order:
+        """`order`, or its resend when the journal holds it as never sent (see module doc)."""
+        while True:
+            recorded = self.oms.order(order.order_id)
+            if (
+                recorded is None
+                or recorded.status is not OrderStatus.REJECTED
+                or not self._never_sent(order.order_id)
+            ):
+                return order
+            self.outcomes["resent"] += 1
+            order = dataclasses.replace(order, order_id=OrderId(f"{order.order_id}-resent"))
+
     async def on_cancel_order(self, envelope: Envelope) -> None:
         command = envelope.payload
         assert isinstance(command, CancelOrder)
+        order_id = command.order_id
+        while self._never_sent(order_id) and self.oms.order(OrderId(f"{order_id}-resent")):
+            order_id = OrderId(f"{order_id}-resent")
+        if self.oms.order(order_id) is None:
+            self.outcomes["cancel_unknown"] += 1
+            return
         try:
-            await self.oms.cancel(command.order_id, reason=command.reason or "cancel requested")
+            await self.oms.cancel(order_id, reason=command.reason or "cancel requested")
         except (BrokerError, ExecutionError) as error:
             self.outcomes["cancel_failed"] += 1
             log.error("cancel of %s failed: %s", command.order_id, error)

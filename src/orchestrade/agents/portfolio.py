@@ -111,15 +111,15 @@ class PortfolioAgent(Agent):
     async def on_bars_closed(self, envelope: Envelope) -> None:
         event = envelope.payload
         assert isinstance(event, BarsClosed)
-        symbols = set()
+        touched: dict[str, None] = {}
         for bar in event.bars:
             self.ledger.on_close(bar)
-            symbols.add(bar.symbol)
-        for account_id, state in self.ledger.accounts.items():
-            if state.symbols & symbols:
-                curve = self.curves.setdefault(account_id, EquityCurve())
-                curve.times.append(event.start)
-                curve.values.append(self.ledger.equity(account_id))
+            for state in self.ledger.accounts_of(bar.symbol):
+                touched[state.account_id] = None
+        for account_id in touched:
+            curve = self.curves.setdefault(account_id, EquityCurve())
+            curve.times.append(event.start)
+            curve.values.append(self.ledger.equity(account_id))
 
     def _record_trade(self, account_id: str, fill: Fill, after: Decimal) -> None:
         costs = fill.fee + fill.tax

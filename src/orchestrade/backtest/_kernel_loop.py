@@ -9,7 +9,9 @@ bar (`STEP_*`) on local scalars and stores the state back. Isolated mode walks s
 symbol (contiguous memory; no interaction between symbols) and runs all steps of a bar
 at once; portfolio mode walks time by time and runs each step over all symbols before the
 next, because the cash is shared. Both skip `_bar` on bars where nothing can happen (flat
-or without stops, no order pending, no signal), which is most bars.
+or without stops, no order pending, no signal), which is most bars. Entry confidences come
+packed (`scores`: one per entry signal, in row-major order) and are read through a running
+index per symbol, so the inputs hold no (n_symbols, n_times) confidence array.
 
 Compile time matters (a cold first call must stay within seconds). What it costs, measured
 with numba 0.68: every separately compiled function (~0.3 s each, so small helpers are

@@ -165,7 +165,9 @@ def simulate(
 
     Args:
         prices: aligned OHLCV arrays (`PanelLike`, e.g. `orchestrade.data.BarPanel`).
-        signals: entries/exits on the same symbols and timestamps (`SignalsLike`).
+        signals: entries/exits on the same symbols and timestamps (`SignalsLike`: e.g.
+            `SignalArrays`, or its lean form `TradingSignals`, whose packed entry
+            confidences are read as they are).
         config: the settings; defaults to `SimulationConfig()` (no costs, no limits).
         record: "full" (default) writes equity, cash and position at every bar; "equity"
             writes the equity only, which saves two (n_symbols, n_times) arrays of memory
@@ -173,8 +175,9 @@ def simulate(
             `position` are then rebuilt from the fills if they are read.
 
     Raises:
-        InputError: shapes, dtypes, symbols or timestamps of prices and signals disagree,
-            or a price is zero or negative.
+        InputError: shapes, dtypes, symbols or timestamps of prices and signals disagree
+            (or `entry_scores` does not have one value per entry), or a price is zero or
+            negative.
         ConfigError: a per-symbol setting has the wrong length, or `record` is unknown.
     """
     if record not in RECORDS:
@@ -298,7 +301,10 @@ def _entry_scores(signals: SignalsLike, entries: np.ndarray, shape: tuple[int, i
     else gathered from the dense `entry_confidence`."""
     packed = getattr(signals, "entry_scores", None)
     if packed is None:
-        return _float_array("entry_confidence", signals.entry_confidence, shape)[entries]
+        gathered: np.ndarray = _float_array("entry_confidence", signals.entry_confidence, shape)[
+            entries
+        ]
+        return gathered
     scores = np.asarray(packed)
     expected = (int(np.count_nonzero(entries)),)
     if scores.shape != expected or not np.issubdtype(scores.dtype, np.floating):

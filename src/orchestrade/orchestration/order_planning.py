@@ -43,6 +43,7 @@ from orchestrade.domain import (
     Signal,
     SignalSide,
     Symbol,
+    TimeInForce,
 )
 from orchestrade.orchestration.errors import PlanningError
 from orchestrade.portfolio import Ledger
@@ -198,6 +199,9 @@ class OrderPlanner:
             order_type=OrderType.MARKET,
             quantity=quantity,
             created_at=bar.start,
+            # The kernel drops an entry the open cannot fill (price band, volume cap) but
+            # keeps trying an exit at the next bars: immediate-or-cancel vs good-till-cancel.
+            time_in_force=TimeInForce.IOC if side is Side.BUY else TimeInForce.GTC,
             bot_id=self.bot_id,
         )
 

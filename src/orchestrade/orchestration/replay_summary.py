@@ -141,8 +141,8 @@ def _trades(portfolio: PortfolioAgent, panel: BarPanel, bot_id: str) -> pd.DataF
 
 
 def _trade_row(trade: Trade, index: pd.DatetimeIndex, reason: str) -> dict[str, Any]:
-    entry_bar = int(index.get_indexer([pd.Timestamp(trade.entry_time)])[0])
-    exit_bar = int(index.get_indexer([pd.Timestamp(trade.exit_time)])[0])
+    entry_bar = int(index.searchsorted(pd.Timestamp(trade.entry_time)))
+    exit_bar = int(index.searchsorted(pd.Timestamp(trade.exit_time)))
     entry_value = float(trade.entry_price * trade.quantity)
     return {
         "symbol": trade.symbol,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -43,10 +43,11 @@ from orchestrade.domain import (
     Instrument,
     InstrumentKind,
     Market,
+    OrderId,
     Symbol,
 )
 from orchestrade.execution.oms import OrderManager
-from orchestrade.execution.reconciliation import ReconciliationReport
+from orchestrade.execution.reconciliation import NEVER_SENT_REASON, ReconciliationReport
 from orchestrade.orchestration.errors import RuntimeConfigurationError
 from orchestrade.orchestration.orchestrator import Orchestrator
 from orchestrade.orchestration.order_planning import OrderPlanner, tick_rounding
@@ -174,7 +175,7 @@ async def run_replay(
             stops=StopSettings(config.stop_loss, config.take_profit, config.trailing_stop),
             rounding=tick_rounding(config, symbols),
         ),
-        ExecutionAgent(bus, oms, market=broker),
+        ExecutionAgent(bus, oms, market=broker, never_sent=_never_sent(journal)),
         portfolio,
     ]
     started = time.perf_counter()
@@ -223,6 +224,15 @@ def _instruments(
                 symbol, tick_size=Decimal("1e-8"), lot_size=Decimal("1e-8"), kind=kind
             )
     return instruments
+
+
+def _never_sent(journal: SqlOrderJournal) -> Callable[[OrderId], bool]:
+    """Whether reconciliation marked the journaled order `order_id` as never sent."""
+
+    def check(order_id: OrderId) -> bool:
+        return any(event.reason == NEVER_SENT_REASON for event in journal.order_events(order_id))
+
+    return check
 
 
 def _clocked(slices: Any, clock: ReplayClock) -> Any:

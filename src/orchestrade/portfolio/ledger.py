@@ -66,6 +66,7 @@ class Ledger:
         self._previous_close: dict[Symbol, Decimal] = {}
         self._open: dict[Symbol, Decimal] = {}
         self._bar_day: dict[Symbol, date] = {}
+        self._by_symbol: dict[Symbol, list[LedgerAccount]] = {}
 
     # -- accounts ---------------------------------------------------------------------------
 
@@ -83,9 +84,10 @@ class Ledger:
             raise LedgerError(f"account {account_id} exists already")
         if cash < 0:
             raise LedgerError(f"account {account_id}: cash must be >= 0, got {cash}")
-        self._accounts[account_id] = LedgerAccount(
-            account_id, Account(self.currency, cash), symbols=set(symbols)
-        )
+        state = LedgerAccount(account_id, Account(self.currency, cash), symbols=set(symbols))
+        self._accounts[account_id] = state
+        for symbol in state.symbols:
+            self._by_symbol.setdefault(symbol, []).append(state)
 
     def account(self, account_id: str) -> LedgerAccount:
         """The account `account_id`.
@@ -117,8 +119,8 @@ class Ledger:
             self._bar_day[symbol] = day
             if symbol in self._last_close:
                 self._previous_close[symbol] = self._last_close[symbol]
-        for state in self._accounts.values():
-            if symbol in state.symbols and state.day != day:
+        for state in self._by_symbol.get(symbol, ()):
+            if state.day != day:
                 state.day = day
                 state.day_start = self.equity(state.account_id)
         self._open[symbol] = bar.open
@@ -132,8 +134,14 @@ class Ledger:
         """Book `fill` in `account_id`; returns the symbol's position after it."""
         state = self.account(account_id)
         state.account = state.account.apply(fill)
-        state.symbols.add(fill.symbol)
+        if fill.symbol not in state.symbols:
+            state.symbols.add(fill.symbol)
+            self._by_symbol.setdefault(fill.symbol, []).append(state)
         return state.account.position(fill.symbol)
+
+    def accounts_of(self, symbol: Symbol) -> tuple[LedgerAccount, ...]:
+        """The accounts that trade `symbol`."""
+        return tuple(self._by_symbol.get(symbol, ()))
 
     # -- valuation --------------------------------------------------------------------------
 

@@ -31,7 +31,6 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -230,13 +229,12 @@ class PaperStore:
         if not changes:
             return
         with self._transaction() as connection:
-            _upsert(connection, ORDERS, "order_id", map(_order_row, changes.orders.values()))
+            _upsert(connection, ORDERS, map(_order_row, changes.orders.values()))
             if changes.fills:
                 connection.execute(insert(FILLS), [_fill_row(fill) for fill in changes.fills])
             _upsert(
                 connection,
                 MARKETS,
-                "symbol",
                 (_market_row(symbol, record) for symbol, record in changes.markets.items()),
             )
 
@@ -257,13 +255,27 @@ def _configure_sqlite(connection: Any, _record: object) -> None:
     cursor.close()
 
 
-def _upsert(connection: Connection, table: Table, key: str, rows: Iterable[dict[str, Any]]) -> None:
+def _upsert(connection: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> None:
     values = list(rows)
-    if not values:
-        return
-    statement = sqlite_insert(table)
-    columns = {name: statement.excluded[name] for name in values[0] if name != key}
-    connection.execute(statement.on_conflict_do_update(index_elements=[key], set_=columns), values)
+    if values:
+        connection.exec_driver_sql(_UPSERTS[table.name], values)
+
+
+def _upsert_sql(table: Table, key: str) -> str:
+    """INSERT ... ON CONFLICT DO UPDATE as plain SQL: written once, never recompiled."""
+    names = [column.name for column in table.columns]
+    updates = ", ".join(f"{name} = excluded.{name}" for name in names if name != key)
+    return (
+        f"INSERT INTO {table.name} ({', '.join(names)}) "
+        f"VALUES ({', '.join(':' + name for name in names)}) "
+        f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
+    )
+
+
+_UPSERTS = {
+    ORDERS.name: _upsert_sql(ORDERS, "order_id"),
+    MARKETS.name: _upsert_sql(MARKETS, "symbol"),
+}
 
 
 def _text(value: Decimal | None) -> str | None:
