@@ -15,7 +15,7 @@ from decimal import Decimal
 import numpy as np
 
 from orchestrade.data import BarPanel
-from orchestrade.domain import Bar, Symbol
+from orchestrade.domain import TIMEFRAMES, Bar, Symbol, ValidationError
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,9 +29,15 @@ class BarSlice:
 def iter_slices(panel: BarPanel, timeframe: str = "1d") -> Iterator[BarSlice]:
     """Every slice of `panel`, oldest first.
 
+    The panel's prices were checked when it was built (finite; rows with non-positive prices
+    are refused by the backtest's input checks, which run first), so the bars are built with
+    `Bar.trusted`; the timeframe is checked once here.
+
     Prices become `Decimal(repr(value))`: the shortest decimal that reads back as the same
     float, so that `float(bar.open)` is exactly the number the kernel simulated.
     """
+    if timeframe not in TIMEFRAMES:
+        raise ValidationError(f"timeframe must be one of {TIMEFRAMES}, got {timeframe!r}")
     symbols = [Symbol(name) for name in panel.symbols]
     micros = panel.timestamps.astype("datetime64[us]").astype(np.int64)
     present = ~np.isnan(panel.close)
@@ -62,7 +68,7 @@ def _bar(
     c: float,
     v: float,
 ) -> Bar:
-    return Bar(
+    return Bar.trusted(
         symbol,
         timeframe,
         start,

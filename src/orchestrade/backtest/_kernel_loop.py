@@ -267,6 +267,11 @@ def run_isolated(
                 last_close = c
                 last_bar = t
                 equity = cash + position * c
+                # The daily loss is checked at every close, not only on bars with a signal
+                # (the live orchestrator marks every close the same way).
+                start = acc[s, A_DAY_START]
+                if track_days and start > 0.0 and start - equity > params[P_MAX_DAILY_LOSS] * start:
+                    acc[s, A_HALTED] = 1.0
             elif o <= 0.0 or h <= 0.0 or lo <= 0.0 or c <= 0.0:
                 counts[C_ERROR] = 1
                 counts[C_ERROR_SYMBOL] = s

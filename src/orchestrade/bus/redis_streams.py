@@ -427,7 +427,11 @@ class RedisStreamsBus:
         self._claim_min_idle_ms = max(1, round(claim_min_idle_s * 1000))
         self._claim_every_s = claim_min_idle_s / 2
         self._reply_ttl_ms = max(1, round(reply_ttl_s * 1000))
-        self._appender = _Appender(self._client, self._name, maxlen, _MAX_PIPELINE)
+        # Publishes get a connection of their own: no pool checkout per XADD.
+        self._publisher: redis_asyncio.Redis = redis_asyncio.Redis.from_url(
+            url, single_connection_client=True
+        )
+        self._appender = _Appender(self._publisher, self._name, maxlen, _MAX_PIPELINE)
         self._subscriptions: list[RedisSubscription] = []
         self._closed_stats = DeliveryStats()
         self._stats = DeliveryStats()
@@ -517,6 +521,7 @@ class RedisStreamsBus:
         finally:
             self._stopped = True
             self._running = False
+            await self._publisher.aclose()
             await self._client.aclose()
 
     async def _drain(self) -> None:

@@ -106,6 +106,9 @@ class Orchestrator(Agent):
         assert isinstance(event, BarsClosed)
         for bar in event.bars:
             self.ledger.on_close(bar)
+            for planner in self.planners.values():
+                if bar.symbol in planner.symbols:
+                    planner.at_close(bar)
 
     async def on_order_filled(self, envelope: Envelope) -> None:
         event = envelope.payload

@@ -5,7 +5,8 @@ The orchestrator keeps, per account, the last approved signal of the bar that ju
 symbol it becomes at most one market order:
 
 * an exit (SELL) while the account holds the symbol: sell the whole position;
-* an entry (BUY) while it is flat: buy `entry_quantity` units at the expected fill price,
+* an entry (BUY) while it is flat and its account's daily-loss halt has not tripped on the
+  signal's day (`at_close`): buy `entry_quantity` units at the expected fill price,
   with the budget min(cash, position_allocation x equity), capped by `max_position_pct` of
   equity (the cap shrinks the order, as in the kernel) and refused above
   `max_order_notional`.
@@ -25,7 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import numpy as np
@@ -107,8 +108,15 @@ class OrderPlanner:
         self._rules = {
             Symbol(symbol): _symbol_rules(config, index) for index, symbol in enumerate(symbols)
         }
+        self._symbols = frozenset(self._rules)
         self._upper, self._ticks = tick_bands()
         self._pending: dict[Symbol, Signal] = {}
+        self._halted: dict[str, date] = {}
+
+    @property
+    def symbols(self) -> frozenset[Symbol]:
+        """The symbols this planner trades."""
+        return self._symbols
 
     @property
     def ledger(self) -> Ledger:
@@ -130,12 +138,30 @@ class OrderPlanner:
         """Forget what was pending for `symbol` (the bot was paused or stopped)."""
         self._pending.pop(symbol, None)
 
+    def at_close(self, bar: Bar) -> None:
+        """`bar` closed (after the ledger marked it): trip the account's daily-loss halt when
+        its equity is more than `max_daily_loss_pct` below the day's start. A halted account
+        opens nothing more that day (the kernel's rule: its entries decided at this close
+        and later the same day are dropped; exits go on)."""
+        limit = self._config.max_daily_loss_pct
+        if limit is None:
+            return
+        account_id = self._ledger.account_id(self.bot_id, bar.symbol)
+        state = self._ledger.account(account_id)
+        start = float(state.day_start)
+        if state.day is not None and start > 0.0:
+            equity = float(self._ledger.equity(account_id))
+            if start - equity > limit * start:
+                self._halted[account_id] = state.day
+
     def at_open(self, bar: Bar) -> PlannedOrder | None:
         """The order to send at `bar`'s open for the signal pending on its symbol, if any."""
         signal = self._pending.pop(bar.symbol, None)
         if signal is None:
             return None
         account_id = self._ledger.account_id(self.bot_id, bar.symbol)
+        if signal.side is SignalSide.BUY and self._halted.get(account_id) == signal.time.date():
+            return None
         held = self._ledger.quantity(account_id, bar.symbol)
         if signal.side is SignalSide.SELL:
             if held <= 0:

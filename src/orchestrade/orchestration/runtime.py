@@ -132,8 +132,10 @@ async def run_replay(
     currency = instruments[symbols[0]].currency
     bot = BotId(bot_id)
 
-    def new_ledger() -> Ledger:
-        ledger = Ledger(mode=config.mode, instruments=instruments, currency=currency)
+    def new_ledger(*, track_days: bool = False) -> Ledger:
+        ledger = Ledger(
+            mode=config.mode, instruments=instruments, currency=currency, track_days=track_days
+        )
         cash = Decimal(repr(config.cash))
         if config.mode == "isolated":
             for symbol in symbols:
@@ -157,7 +159,7 @@ async def run_replay(
     )
     oms = OrderManager(broker, journal, clock=clock)
     engine = rules if rules is not None else _default_engine(backtest, config.min_confidence)
-    planner = OrderPlanner(bot, config, symbols, new_ledger())
+    planner = OrderPlanner(bot, config, symbols, new_ledger(track_days=True))
     risk = RiskEngine(
         backtest.risk,
         checks=(KrxPriceLimitCheck(),) if Market.KRX in prepared.markets else (),
@@ -171,7 +173,7 @@ async def run_replay(
         RiskAgent(
             bus,
             risk,
-            new_ledger(),
+            new_ledger(track_days=True),
             stops=StopSettings(config.stop_loss, config.take_profit, config.trailing_stop),
             rounding=tick_rounding(config, symbols),
         ),

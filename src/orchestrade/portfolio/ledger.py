@@ -47,6 +47,9 @@ class Ledger:
         mode: "isolated" (one account per bot and symbol) or "portfolio" (one per bot).
         instruments: the instrument of each traded symbol (risk checks read them).
         currency: the accounts' currency.
+        track_days: keep each account's starting equity of the day (the daily-loss base);
+            only the risk checks read it, and it costs an equity valuation per account and
+            bar.
     """
 
     def __init__(
@@ -55,6 +58,7 @@ class Ledger:
         mode: str = "isolated",
         instruments: Mapping[Symbol, Instrument] | None = None,
         currency: str = "KRW",
+        track_days: bool = True,
     ) -> None:
         if mode not in ("isolated", "portfolio"):
             raise LedgerError(f"mode must be isolated or portfolio, got {mode!r}")
@@ -67,6 +71,7 @@ class Ledger:
         self._open: dict[Symbol, Decimal] = {}
         self._bar_day: dict[Symbol, date] = {}
         self._by_symbol: dict[Symbol, list[LedgerAccount]] = {}
+        self._track_days = track_days
 
     # -- accounts ---------------------------------------------------------------------------
 
@@ -119,6 +124,9 @@ class Ledger:
             self._bar_day[symbol] = day
             if symbol in self._last_close:
                 self._previous_close[symbol] = self._last_close[symbol]
+        if not self._track_days:
+            self._open[symbol] = bar.open
+            return
         for state in self._by_symbol.get(symbol, ()):
             if state.day != day:
                 state.day = day

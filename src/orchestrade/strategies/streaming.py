@@ -151,6 +151,12 @@ class StreamingSignalEngine:
         for indicator, params_ in self._feeds:
             _make_feed(indicator, params_)  # fail now, not at the first bar
         self._symbols: dict[str, _SymbolState] = {}
+        # Compiled once: the per-bar test of the exit and entry conditions. The interpreter
+        # (`_ScalarEvaluator`) only runs on the bars where one fires, for confidence and
+        # reasons; both evaluate the same expressions on the same floats.
+        spec = self.spec
+        self._exit_fires = _compiled(spec.exit, self._params) if spec.exit is not None else _never
+        self._entry_fires = _compiled(spec.entry, self._params)
 
     def update(self, bar: Bar) -> list[Signal]:
         """Feed one bar; return the signal decided at its close (a list of zero or one)."""
@@ -188,15 +194,17 @@ class StreamingSignalEngine:
         values: Values = {"open": open, "high": high, "low": low, "close": close, "volume": volume}
         for feed in state.feeds:
             feed.update(values)
-        evaluator = _ScalarEvaluator(values, state.previous, self._params)
+        previous = state.previous
         state.previous = values
         spec = self.spec
-        if spec.exit is not None and evaluator.truth(spec.exit):
+        if self._exit_fires(values, previous):
+            assert spec.exit is not None
             side, condition, rule = SignalSide.SELL, spec.exit, spec.exit_confidence
-        elif evaluator.truth(spec.entry):
+        elif self._entry_fires(values, previous):
             side, condition, rule = SignalSide.BUY, spec.entry, spec.entry_confidence
         else:
             return None
+        evaluator = _ScalarEvaluator(values, previous, self._params)
         confidence, reasons = _confidence(evaluator, condition, rule)
         return Signal(
             time=time,
@@ -234,11 +242,17 @@ class _Feed:
 
     def update(self, values: Values) -> None:
         result = self._step([values[column] for column in self._columns])
-        outputs = [NAN] * len(self._names) if result is None else list(result)
-        for name, value in zip(self._names, outputs, strict=True):
+        names = self._names
+        if result is None:
+            for name in names:
+                values[name] = NAN
+            if self._alias is not None:
+                values[self._alias[0]] = NAN
+            return
+        for name, value in zip(names, result, strict=True):
             values[name] = value
         if self._alias is not None:
-            values[self._alias[0]] = outputs[self._alias[1]]
+            values[self._alias[0]] = result[self._alias[1]]
 
 
 def _make_feed(indicator: Indicator, params: Mapping[str, int | float | str]) -> _Feed:
@@ -338,6 +352,81 @@ def _window(
         return tuple(float(output[-1]) for output in outputs)
 
     return step
+
+
+Test = Callable[[Values, Values | None], bool]
+"""A compiled condition: (this bar's values, the previous bar's or None) -> fires."""
+
+Read = Callable[[Values], float]
+
+
+def _never(_now: Values, _previous: Values | None) -> bool:
+    return False
+
+
+def _compiled(condition: Condition, params: Mapping[str, float]) -> Test:
+    """`condition` as a closure with `_ScalarEvaluator`'s semantics (NaN compares false)."""
+    if isinstance(condition, Comparison):
+        left, right = _operand(condition.left, params), _operand(condition.right, params)
+        compare = _COMPARE[condition.op]
+        return lambda now, _previous: compare(left(now), right(now))
+    if isinstance(condition, Cross):
+        left, right = _operand(condition.left, params), _operand(condition.right, params)
+        if condition.direction == "cross_above":
+
+            def above(now: Values, previous: Values | None) -> bool:
+                return (
+                    previous is not None
+                    and left(now) > right(now)
+                    and left(previous) <= right(previous)
+                )
+
+            return above
+
+        def below(now: Values, previous: Values | None) -> bool:
+            return (
+                previous is not None
+                and left(now) < right(now)
+                and left(previous) >= right(previous)
+            )
+
+        return below
+    if isinstance(condition, Between):
+        x, low = _operand(condition.value, params), _operand(condition.low, params)
+        high = _operand(condition.high, params)
+        return lambda now, _previous: low(now) <= x(now) <= high(now)
+    if isinstance(condition, Group):
+        parts = tuple(_compiled(item, params) for item in condition.items)
+        if condition.kind == "all":
+            return lambda now, previous: all(part(now, previous) for part in parts)
+        return lambda now, previous: any(part(now, previous) for part in parts)
+    assert isinstance(condition, Negation)
+    inner = _compiled(condition.item, params)
+    return lambda now, previous: not inner(now, previous)
+
+
+def _operand(operand: Operand, params: Mapping[str, float]) -> Read:
+    if isinstance(operand, Constant):
+        constant = operand.value
+        return lambda _values: constant
+    if isinstance(operand, ParameterRef):
+        value = params[operand.name]
+        return lambda _values: value
+    if isinstance(operand, Reference):
+        key = operand.key
+        return lambda values: values[key]
+    assert isinstance(operand, Arithmetic)
+    left, right = _operand(operand.left, params), _operand(operand.right, params)
+    op = operand.op
+    return lambda values: scalar_arithmetic(op, left(values), right(values))
+
+
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "gt": lambda a, b: a > b,
+    "lt": lambda a, b: a < b,
+    "ge": lambda a, b: a >= b,
+    "le": lambda a, b: a <= b,
+}
 
 
 class _ScalarEvaluator:
