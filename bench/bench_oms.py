@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 from orchestrade.brokers.paper import PaperBroker, PaperSettings
@@ -131,9 +132,9 @@ def journal_calls(url: str, calls: int) -> dict[str, float]:
     at = DAY0
     timings: dict[str, list[float]] = {}
 
-    def timed(name: str, action: Callable[[], object]) -> None:
+    def timed(name: str, action: Callable[..., object], *arguments: object) -> None:
         before = time.perf_counter()
-        action()
+        action(*arguments)
         timings.setdefault(name, []).append((time.perf_counter() - before) * 1e6)
 
     with open_store(url) as store:
@@ -152,16 +153,12 @@ def journal_calls(url: str, calls: int) -> dict[str, float]:
                 filled_at=at,
                 fee=Decimal("15.01"),
             )
-            timed("get_order (unknown id)", lambda: journal.get_order(order.order_id))
-            timed("record_order (new)", lambda: journal.record_order(sent, at=at, reason="sent"))
-            timed(
-                "record_order (update)",
-                lambda: journal.record_order(accepted, at=at, reason="accepted"),
-            )
-            timed(
-                "record_fill", lambda: journal.record_fill(fill, accepted.with_fill(fill), at=at)
-            )
-            timed("get_order (known id)", lambda: journal.get_order(order.order_id))
+            filled = accepted.with_fill(fill)
+            timed("get_order (unknown id)", journal.get_order, order.order_id)
+            timed("record_order (new)", partial(journal.record_order, at=at), sent)
+            timed("record_order (update)", partial(journal.record_order, at=at), accepted)
+            timed("record_fill", partial(journal.record_fill, at=at), fill, filled)
+            timed("get_order (known id)", journal.get_order, order.order_id)
     return {name: statistics.median(values) for name, values in timings.items()}
 
 

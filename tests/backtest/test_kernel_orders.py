@@ -86,13 +86,21 @@ def test_fat_finger_refuses_a_limit_far_from_the_last_close(kit):
     config = SimulationConfig(cash=CASH, max_price_deviation_pct=0.05)
     far = entry_at_open(kit, [FLAT] * 4, config, entries=(1,), limit={1: 90.0})
     near = entry_at_open(kit, [FLAT] * 4, config, entries=(1,), limit={1: 99.5})
-    market = entry_at_open(
+    gapped = entry_at_open(
         kit, [FLAT, FLAT, (120.0, 121.0, 119.0, 120.0), FLAT], config, entries=(1,)
+    )
+    small_gap = entry_at_open(
+        kit, [FLAT, FLAT, (105.0, 106.0, 104.0, 105.0), FLAT], config, entries=(1,)
     )
     assert far.refusals["price_deviation"] == 1
     assert len(far.fills) == 0
     assert len(near.fills) == 1
-    assert len(market.fills) == 1
+    # A market entry is checked through the open it fills at, as the live risk engine
+    # checks a market order's reference price: 20% above the last close is refused, 5%
+    # (exactly the limit) is not.
+    assert gapped.refusals["price_deviation"] == 1
+    assert len(gapped.fills) == 0
+    assert len(small_gap.fills) == 1
 
 
 ENTRY = (100.0, 101.0, 99.5, 100.0)  # bar 1: bought at its open (100)

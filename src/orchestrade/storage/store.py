@@ -3,12 +3,17 @@
 `open_store(url)` is the one way in: it creates the folder of a SQLite file, sets SQLite up
 for concurrent readers (WAL, synchronous=NORMAL, foreign keys), runs the Alembic migrations
 to head in code, and returns a `Store`.
+
+Hot write paths (the OMS journal) skip SQLAlchemy's execution machinery: they run
+`prepared` statements in `Store.driver_transaction`, on one DBAPI connection the store keeps
+open for them (a pool checkout per call would cost more than the write itself).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -20,7 +25,7 @@ from alembic.config import Config
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 
 from orchestrade.data.errors import StoreError
 from orchestrade.data.files import InstrumentInfo
@@ -76,6 +81,8 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._errors = _database_errors(engine)
+        self._driver: PoolProxiedConnection | None = None
+        self._driver_lock = threading.Lock()
 
     @property
     def url(self) -> str:
@@ -103,6 +110,46 @@ class Store:
                 yield StoreTransaction.on(connection)
         except self._errors as error:
             raise StoreError(f"database error ({self.url}): {error}") from error
+
+    @contextmanager
+    def driver_transaction(self) -> Iterator[Any]:
+        """A transaction on the store's own DBAPI connection, for `prepared` statements:
+        yields a DBAPI cursor; commits when the block ends normally (durable on return, like
+        `transaction`), rolls back otherwise. One block runs at a time (threads wait).
+
+        Raises:
+            StoreError: the database failed (the driver's error is chained).
+        """
+        with self._driver_lock:
+            connection = self._driver_connection()
+            try:
+                cursor = connection.cursor()
+                cursor.execute("BEGIN")
+                yield cursor
+                cursor.execute("COMMIT")
+            except BaseException as error:
+                self._abandon(connection)
+                if isinstance(error, self._errors):
+                    raise StoreError(f"database error ({self.url}): {error}") from error
+                raise
+
+    @contextmanager
+    def driver_reading(self) -> Iterator[Any]:
+        """A DBAPI cursor on the store's own connection outside any transaction (each
+        statement sees the latest commit), for `prepared` reads.
+
+        Raises:
+            StoreError: the database failed (the driver's error is chained).
+        """
+        with self._driver_lock:
+            connection = self._driver_connection()
+            try:
+                yield connection.cursor()
+            except BaseException as error:
+                self._abandon(connection)
+                if isinstance(error, self._errors):
+                    raise StoreError(f"database error ({self.url}): {error}") from error
+                raise
 
     @property
     def bars(self) -> StoreBars:
@@ -143,8 +190,44 @@ class Store:
             return read.instruments.list_instruments(Market(market) if market is not None else None)
 
     def close(self) -> None:
-        """Release every pooled connection."""
+        """Release every pooled connection and the store's own one."""
+        with self._driver_lock:
+            driver, self._driver = self._driver, None
+            if driver is not None:
+                driver.close()
         self.engine.dispose()
+
+    def _driver_connection(self) -> PoolProxiedConnection:
+        """The connection of `driver_transaction`, in the driver's autocommit mode (so that
+        a read opens no transaction and BEGIN/COMMIT are explicit), opened on first use.
+
+        It leaves the pool (except an in-memory SQLite's one shared connection), so that no
+        other user ever gets it in autocommit mode; `close` closes it.
+        """
+        if self._driver is None:
+            try:
+                connection = self.engine.raw_connection()
+                if not isinstance(self.engine.pool, StaticPool):
+                    connection.detach()
+                dbapi_connection = connection.dbapi_connection
+                if self.engine.dialect.name == "sqlite":
+                    dbapi_connection.isolation_level = None  # type: ignore[union-attr]
+                else:
+                    dbapi_connection.autocommit = True  # type: ignore[union-attr]
+            except self._errors as error:
+                raise StoreError(f"database error ({self.url}): {error}") from error
+            self._driver = connection
+        return self._driver
+
+    def _abandon(self, connection: PoolProxiedConnection) -> None:
+        """After a failure: roll back (nothing when no transaction is open); a connection
+        that cannot even do that is dropped, and the next call opens a new one."""
+        try:
+            connection.rollback()
+        except self._errors:
+            self._driver = None
+            with suppress(*self._errors):
+                connection.invalidate()
 
     def __enter__(self) -> Store:
         return self
