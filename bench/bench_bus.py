@@ -48,9 +48,7 @@ def main() -> None:
         rows.append(("redis", publishers, count, seconds))
     print(f"{'bus':<12} {'publishers':>10} {'messages':>9} {'seconds':>8} {'messages/s':>11}")
     for name, publishers, count, seconds in rows:
-        print(
-            f"{name:<12} {publishers:>10} {count:>9,} {seconds:>8.3f} {count / seconds:>11,.0f}"
-        )
+        print(f"{name:<12} {publishers:>10} {count:>9,} {seconds:>8.3f} {count / seconds:>11,.0f}")
     if skipped:
         print(f"(Redis rows skipped: no server at {REDIS_URL})")
 

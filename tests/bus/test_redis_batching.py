@@ -53,9 +53,7 @@ async def test_concurrent_publishes_land_in_the_order_they_were_made(
     sent = await asyncio.gather(*(bus.publish(beat(n)) for n in range(300)))
 
     assert [e.payload.sequence for e in sent] == list(range(300))
-    assert await stream_sequences(redis_client, bus.stream_for(AgentHeartbeat)) == list(
-        range(300)
-    )
+    assert await stream_sequences(redis_client, bus.stream_for(AgentHeartbeat)) == list(range(300))
 
 
 async def test_concurrent_publishes_with_topics_reach_both_streams_in_order(
@@ -125,7 +123,7 @@ async def test_handled_entries_are_acknowledged_while_the_bus_runs(
     await received.wait_for(250)
 
     async with asyncio.timeout(5):  # guards against a hang only
-        while (await redis_client.xpending(stream, "g"))["pending"]:
+        while (await redis_client.xpending(stream, "g"))["pending"]:  # noqa: ASYNC110 - Redis
             await asyncio.sleep(0.01)
     assert received.sequences == list(range(250))
 

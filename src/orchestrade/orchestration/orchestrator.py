@@ -5,6 +5,11 @@ and, at the next open of each symbol, turns them into orders (`OrderPlanner`) th
 the risk agent to check (`OrderRequested`). Risk answers with `SubmitOrder` to execution or
 `RiskRejected`; fills come back as `OrderFilled` and keep the orchestrator's own ledger
 current. Paused and stopped bots send no orders.
+
+The same rules watch the system: an `AnomalyDetected` or `CircuitBreakerTripped` whose
+rules ask to stop a bot (or every bot, or only the bots losing money today) changes those
+bots' state at once (`BotStateChanged`); `notify` effects are logged on the
+"orchestrade.notify" logger (the notification senders subscribe there).
 """
 
 from __future__ import annotations
@@ -16,11 +21,13 @@ from collections.abc import Mapping
 from orchestrade.agents.base import Agent
 from orchestrade.bus import Bus
 from orchestrade.domain import (
+    AnomalyDetected,
     BarsClosed,
     BarsOpened,
     BotId,
     BotState,
     BotStateChanged,
+    CircuitBreakerTripped,
     Envelope,
     OrderFilled,
     OrderRequested,
@@ -28,10 +35,11 @@ from orchestrade.domain import (
     SignalGenerated,
 )
 from orchestrade.orchestration.order_planning import OrderPlanner
-from orchestrade.orchestration.rules import RuleEngine
+from orchestrade.orchestration.rules import Action, RuleEngine, RuleOutcome, StopScope
 from orchestrade.portfolio import Ledger
 
 log = logging.getLogger(__name__)
+notify_log = logging.getLogger("orchestrade.notify")
 
 
 class Orchestrator(Agent):
@@ -60,6 +68,36 @@ class Orchestrator(Agent):
         await self.subscribe(BarsOpened, self.on_bars_opened, group=group)
         await self.subscribe(BarsClosed, self.on_bars_closed, group=group)
         await self.subscribe(OrderFilled, self.on_order_filled, group=group)
+        await self.subscribe(AnomalyDetected, self.on_system_event, group=group)
+        await self.subscribe(CircuitBreakerTripped, self.on_system_event, group=group)
+
+    async def on_system_event(self, envelope: Envelope) -> None:
+        """Apply the rules' effects (stop a bot, stop bots, notify) to a system event."""
+        outcome = self.rules.evaluate(envelope.payload)
+        await self.apply_effects(outcome)
+
+    async def apply_effects(self, outcome: RuleOutcome) -> None:
+        """Carry out the stop and notify effects of `outcome`."""
+        for match in outcome.effects:
+            if match.action is Action.NOTIFY:
+                notify_log.warning("%s: %s", match.rule, match.reason)
+            elif match.action is Action.STOP_BOT:
+                bot = outcome.bot_id
+                if bot is not None and bot in self.states:
+                    await self.set_state(bot, BotState.STOPPED, f"{match.rule}: {match.reason}")
+            elif match.action is Action.STOP_ALL_BOTS:
+                for bot in list(self.states):
+                    if match.scope is StopScope.ALL or self.day_pnl(bot) < 0:
+                        await self.set_state(bot, BotState.STOPPED, f"{match.rule}: {match.reason}")
+
+    def day_pnl(self, bot_id: BotId) -> float:
+        """The bot's equity change since the start of its accounts' trading day."""
+        total = 0.0
+        for account_id, state in self.ledger.accounts.items():
+            mine = account_id == bot_id or account_id.startswith(f"{bot_id}/")
+            if mine and state.day is not None:
+                total += float(self.ledger.equity(account_id) - state.day_start)
+        return total
 
     async def set_state(self, bot_id: BotId, state: BotState, reason: str = "") -> None:
         """Run, pause or stop a bot; publishes `BotStateChanged` when the state changes."""
