@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Annotated
 
 import numpy as np
@@ -10,6 +11,7 @@ import typer
 from rich.table import Table
 
 from orchestrade.backtest.engine import Backtest
+from orchestrade.backtest.results import BacktestResult
 from orchestrade.cli.backtest_command import result_table
 from orchestrade.cli.console import console, reports_user_errors
 from orchestrade.cli.tables import quality_table
@@ -63,7 +65,36 @@ def demo(
     console.print(result_table(result, f"{DEMO_STRATEGY}, synthetic KRX"))
     report = result.to_html(settings.home / "demo_report.html", title=f"demo: {DEMO_STRATEGY}")
     console.print(f"HTML report: {report}")
+    replay_through_agents(engine, result, url, settings)
     console.print(f"done in {time.perf_counter() - started:.1f} s")
+
+
+def replay_through_agents(
+    engine: Backtest, result: BacktestResult, url: str, settings: Settings
+) -> None:
+    """Replay the backtest's bars through the agents and the paper broker; print both."""
+    from orchestrade.orchestration.runtime import replay  # heavy: only here
+
+    console.rule("[bold]replay through the agents")
+    bot_id = f"demo-{uuid.uuid4().hex[:8]}"
+    broker = settings.home / "paper" / f"{bot_id}.db"
+    broker.parent.mkdir(parents=True, exist_ok=True)
+    outcome = replay(engine, database_url=url, broker_path=broker, bot_id=bot_id)
+    console.print(result_table(outcome.result, f"{DEMO_STRATEGY}, replay (bot {bot_id})"))
+    same = _trade_keys(outcome.result) == _trade_keys(result)
+    console.print(
+        f"replay: {outcome.bars:,} bars through data -> strategy -> rules -> risk -> OMS -> "
+        f"paper broker -> portfolio in {outcome.seconds:.2f} s "
+        f"({outcome.bars_per_second:,.0f} bars/s); "
+        f"trades {'identical to' if same else 'DIFFERENT from'} the backtest's; final equity "
+        f"{outcome.result.metrics['final_equity']:,.0f} vs {result.metrics['final_equity']:,.0f}"
+    )
+
+
+def _trade_keys(result: BacktestResult) -> list[tuple[object, ...]]:
+    columns = ["symbol", "entry_time", "exit_time", "entry_price", "exit_price", "qty"]
+    trades = result.trades.loc[:, columns].sort_values(["symbol", "entry_time"])
+    return [tuple(row) for row in trades.itertuples(index=False)]
 
 
 def indicator_table(bars: LoadedBars) -> Table:
