@@ -8,7 +8,9 @@ and close, and everything the close caused (signals, decisions) is done before t
 open. That is what makes a replay decide exactly like the backtest, at any speed.
 
 `speed` is "max" (as fast as the stack goes) or a factor of real time (2.0 = twice as fast
-as the bars' own spacing).
+as the bars' own spacing); `interval_s` instead delivers one slice every that many seconds
+of wall-clock time (paper trading on stored bars). `request_stop` ends the run cleanly after
+the slice in progress.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class ReplayDataAgent(Agent):
         bus: Bus,
         *,
         speed: float | str = "max",
+        interval_s: float | None = None,
         agent_id: str = "data",
         heartbeat_interval_s: float = 1.0,
     ) -> None:
@@ -54,19 +57,40 @@ class ReplayDataAgent(Agent):
         if not callable(getattr(bus, "wait_idle", None)):
             raise AgentError(f"replay needs a bus with wait_idle; {type(bus).__name__} has none")
         self._slices = slices
+        if interval_s is not None and not interval_s > 0:
+            raise AgentError(f"interval_s must be > 0, got {interval_s!r}")
         self._speed = speed
+        self._interval_s = interval_s
         self._quiescent: Quiescent = bus  # type: ignore[assignment]
+        self._stop_requested = False
         self.finished = asyncio.Event()
+        self.completed = False
         self.slices_sent = 0
         self.bars_sent = 0
 
+    def request_stop(self) -> None:
+        """Publish no further slice; the run ends after the one in progress."""
+        self._stop_requested = True
+
     async def run(self) -> None:
+        try:
+            await self._replay()
+        finally:
+            self.finished.set()
+
+    async def _replay(self) -> None:
         started = time.monotonic()
         first = None
         for item in self._slices:
-            if self._speed != "max":
+            if self._stop_requested:
+                return
+            due = None
+            if self._interval_s is not None:
+                due = self.slices_sent * self._interval_s
+            elif self._speed != "max":
                 first = item.start if first is None else first
                 due = (item.start - first).total_seconds() / float(self._speed)
+            if due is not None:
                 delay = due - (time.monotonic() - started)
                 if delay > 0:
                     await asyncio.sleep(delay)
@@ -76,4 +100,4 @@ class ReplayDataAgent(Agent):
             await self._quiescent.wait_idle()
             self.slices_sent += 1
             self.bars_sent += len(item.bars)
-        self.finished.set()
+        self.completed = True

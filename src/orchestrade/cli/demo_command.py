@@ -80,14 +80,15 @@ def replay_through_agents(
     broker = settings.home / "paper" / f"{bot_id}.db"
     broker.parent.mkdir(parents=True, exist_ok=True)
     outcome = replay(engine, database_url=url, broker_path=broker, bot_id=bot_id)
-    console.print(result_table(outcome.result, f"{DEMO_STRATEGY}, replay (bot {bot_id})"))
-    same = _trade_keys(outcome.result) == _trade_keys(result)
+    replayed = outcome.require_result()
+    console.print(result_table(replayed, f"{DEMO_STRATEGY}, replay (bot {bot_id})"))
+    same = _trade_keys(replayed) == _trade_keys(result)
     console.print(
         f"replay: {outcome.bars:,} bars through data -> strategy -> rules -> risk -> OMS -> "
         f"paper broker -> portfolio in {outcome.seconds:.2f} s "
         f"({outcome.bars_per_second:,.0f} bars/s); "
         f"trades {'identical to' if same else 'DIFFERENT from'} the backtest's; final equity "
-        f"{outcome.result.metrics['final_equity']:,.0f} vs {result.metrics['final_equity']:,.0f}"
+        f"{replayed.metrics['final_equity']:,.0f} vs {result.metrics['final_equity']:,.0f}"
     )
 
 

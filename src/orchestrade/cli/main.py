@@ -7,7 +7,7 @@ import typer
 from orchestrade.cli.backtest_command import backtest
 from orchestrade.cli.data_commands import data_app
 from orchestrade.cli.demo_command import demo
-from orchestrade.cli.replay_command import replay
+from orchestrade.cli.replay_command import agent_run, paper, replay
 from orchestrade.cli.sweep_command import sweep
 
 app = typer.Typer(
@@ -22,6 +22,10 @@ app.command("demo")(demo)
 app.command("backtest")(backtest)
 app.command("sweep")(sweep)
 app.command("replay")(replay)
+app.command("paper")(paper)
+agent_app = typer.Typer(help="Run one agent of a bot in this process (over Redis).")
+agent_app.command("run")(agent_run)
+app.add_typer(agent_app, name="agent")
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m orchestrade.cli.main`

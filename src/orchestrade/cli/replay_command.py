@@ -1,19 +1,29 @@
-"""`orchestrade replay`: stored bars through the whole agent stack, against the paper broker.
+"""`orchestrade replay`, `orchestrade paper` and `orchestrade agent run`: the agent stack.
 
-It takes the backtest's strategy, data, cost and account options (the same `Backtest` is
-built from them) and runs the bars as events through the agents. Each run is a bot with its
-own paper-broker state (``$ORCHESTRADE_HOME/paper/BOT.db``) and its orders in the database;
-running again with ``--bot-id`` of a run that was interrupted resumes it without sending any
-order twice.
+They take the backtest's strategy, data, cost and account options (the same `Backtest` is
+built from them) and run the bars as events through the agents against the paper broker:
+`replay` on a simulated clock, `paper` on the wall clock with one bar slice every
+``--interval`` seconds. Each run is a bot with its own paper-broker state
+(``$ORCHESTRADE_HOME/paper/BOT.db``) and its orders in the database; running again with the
+``--bot-id`` of an interrupted run resumes it without sending any order twice. Ctrl-C stops
+cleanly after the slice in progress.
+
+With ``--bus redis://...`` agents can run in separate processes: ``orchestrade agent run
+execution --bus redis://... <same options>`` in one, ``orchestrade replay --bus redis://...
+--remote execution <same options>`` in another.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.live import Live
+from rich.table import Table
 
 from orchestrade.cli.backtest_command import (
     CashOption,
@@ -40,6 +50,23 @@ from orchestrade.cli.backtest_command import (
 from orchestrade.cli.console import console, reports_user_errors
 from orchestrade.settings import Settings
 
+if TYPE_CHECKING:
+    from orchestrade.bus import Bus
+    from orchestrade.orchestration.runtime import NodeStatus, ReplayOutcome
+
+BusOption = Annotated[
+    str, typer.Option("--bus", help="memory (one process) or a redis://host:port/db URL.")
+]
+DbOption = Annotated[str | None, typer.Option("--db", help="Database URL for orders and fills.")]
+BotIdOption = Annotated[
+    str | None,
+    typer.Option(
+        "--bot-id", help="The bot's id; give an interrupted run's id to resume it (default: new)."
+    ),
+]
+JsonOption = Annotated[Path | None, typer.Option("--json", help="Write results JSON.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", help="No live status view.")]
+
 
 @reports_user_errors
 def replay(
@@ -61,65 +88,195 @@ def replay(
     risk: RiskOption = None,
     market: MarketOption = None,
     speed: Annotated[str, typer.Option("--speed", help="max, or a factor of real time.")] = "max",
-    db: Annotated[
-        str | None, typer.Option("--db", help="Database URL for orders and fills.")
+    bus: BusOption = "memory",
+    remote: Annotated[
+        str | None, typer.Option("--remote", help="Agents run by other processes: execution,...")
     ] = None,
-    bot_id: Annotated[
-        str | None,
-        typer.Option(
-            "--bot-id",
-            help="The bot's id; give an earlier run's id to resume it (default: a new bot).",
-        ),
-    ] = None,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write results JSON.")] = None,
+    db: DbOption = None,
+    bot_id: BotIdOption = None,
+    json_out: JsonOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Replay stored bars through the agents (data, strategy, rules, risk, OMS, portfolio)."""
+    options = locals().copy()
+    _run_node("replay", options, speed=_speed(speed))
+
+
+@reports_user_errors
+def paper(
+    strategy: StrategyOption,
+    params: ParamsOption = None,
+    data: DataOption = None,
+    symbols: SymbolsOption = None,
+    start: StartOption = None,
+    end: EndOption = None,
+    timeframe: TimeframeOption = "1d",
+    cash: CashOption = 10_000_000.0,
+    fee: FeeOption = 0.001,
+    fee_min: FeeMinOption = 0.0,
+    tax: TaxOption = None,
+    slippage: SlippageOption = "0",
+    mode: ModeOption = "isolated",
+    fill: FillOption = "next_open",
+    min_confidence: MinConfidenceOption = None,
+    risk: RiskOption = None,
+    market: MarketOption = None,
+    interval: Annotated[
+        float, typer.Option("--interval", min=0.001, help="Seconds between two bar slices.")
+    ] = 1.0,
+    bus: BusOption = "memory",
+    remote: Annotated[
+        str | None, typer.Option("--remote", help="Agents run by other processes: execution,...")
+    ] = None,
+    db: DbOption = None,
+    bot_id: BotIdOption = None,
+    json_out: JsonOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Paper-trade on the wall clock: the stored bars arrive one slice every --interval s."""
+    options = locals().copy()
+    _run_node("paper", options, interval_s=interval)
+
+
+@reports_user_errors
+def agent_run(
+    name: Annotated[str, typer.Argument(help="The agent: execution, risk, strategy, ...")],
+    strategy: StrategyOption,
+    params: ParamsOption = None,
+    data: DataOption = None,
+    symbols: SymbolsOption = None,
+    start: StartOption = None,
+    end: EndOption = None,
+    timeframe: TimeframeOption = "1d",
+    cash: CashOption = 10_000_000.0,
+    fee: FeeOption = 0.001,
+    fee_min: FeeMinOption = 0.0,
+    tax: TaxOption = None,
+    slippage: SlippageOption = "0",
+    mode: ModeOption = "isolated",
+    fill: FillOption = "next_open",
+    min_confidence: MinConfidenceOption = None,
+    risk: RiskOption = None,
+    market: MarketOption = None,
+    bus: BusOption = "memory",
+    db: DbOption = None,
+    bot_id: BotIdOption = None,
+) -> None:
+    """Run one agent of a bot in this process, over the Redis bus, until Ctrl-C or SIGTERM."""
+    from orchestrade.orchestration.runtime import AGENT_NAMES
+
+    if name not in AGENT_NAMES or name == "data":
+        raise typer.BadParameter(
+            f"agent must be one of {', '.join(n for n in AGENT_NAMES if n != 'data')}, "
+            f"got {name!r} (the data agent runs with `orchestrade replay --remote ...`)"
+        )
+    if not bus.startswith("redis"):
+        raise typer.BadParameter("agent run needs --bus redis://...: agents meet on Redis")
+    if bot_id is None:
+        raise typer.BadParameter("agent run needs the --bot-id of the run it joins")
+    options = locals().copy()
+    options["remote"] = ",".join(n for n in AGENT_NAMES if n != name)
+    options.update(json_out=None, quiet=True)
+    _run_node("replay", options, speed="max")
+
+
+def _run_node(mode: str, options: dict[str, Any], **pace: Any) -> None:
+    from orchestrade.orchestration.runtime import run_replay  # heavy: only when used
+
     engine = make_backtest(
-        strategy,
-        data=data,
-        symbols=symbols,
-        start=start,
-        end=end,
-        timeframe=timeframe,
-        cash=cash,
-        fee=fee,
-        fee_min=fee_min,
-        tax=tax,
-        slippage=slippage,
+        options["strategy"],
+        data=options["data"],
+        symbols=options["symbols"],
+        start=options["start"],
+        end=options["end"],
+        timeframe=options["timeframe"],
+        cash=options["cash"],
+        fee=options["fee"],
+        fee_min=options["fee_min"],
+        tax=options["tax"],
+        slippage=options["slippage"],
         participation=None,
         latency=0,
-        mode=mode,
-        fill=fill,
-        min_confidence=min_confidence,
-        risk=risk,
-        market=market,
+        mode=options["mode"],
+        fill=options["fill"],
+        min_confidence=options["min_confidence"],
+        risk=options["risk"],
+        market=options["market"],
     )
     settings = Settings()
     home = settings.home
-    home.mkdir(parents=True, exist_ok=True)
-    from orchestrade.orchestration.runtime import replay as run_replay  # heavy: only when used
-
-    bot = bot_id or f"replay-{uuid.uuid4().hex[:8]}"
+    bot = options["bot_id"] or f"{mode}-{uuid.uuid4().hex[:8]}"
     if not bot.replace("-", "").replace("_", "").isalnum():
         raise typer.BadParameter(f"--bot-id must be letters, digits, - and _, got {bot!r}")
     state = home / "paper" / f"{bot}.db"
     state.parent.mkdir(parents=True, exist_ok=True)
-    console.print(f"bot {bot}; paper broker state {state}")
-    outcome = run_replay(
-        engine,
-        params=parse_params(params),
-        database_url=db or settings.database_url,
-        broker_path=state,
-        bot_id=bot,
-        speed=_speed(speed),
-    )
-    console.print(result_table(outcome.result, f"{engine.strategy_name} (replay)"))
+    remote = [name for name in (options.get("remote") or "").split(",") if name]
+    console.print(f"{mode}: bot {bot}; paper broker state {state}")
+    quiet = bool(options.get("quiet"))
+
+    async def main() -> ReplayOutcome:
+        bus = await _bus(options["bus"], bot)
+        view = Live(console=console, refresh_per_second=4, transient=True)
+        show = None if quiet else (lambda status: view.update(status_table(status)))
+        with view if show is not None else contextlib.nullcontext():
+            return await run_replay(
+                engine,
+                params=parse_params(options["params"]),
+                database_url=options["db"] or settings.database_url,
+                broker_path=state,
+                bot_id=bot,
+                bus=bus,
+                mode=mode,
+                remote=remote,
+                on_status=show,
+                handle_signals=True,
+                **pace,
+            )
+
+    outcome = asyncio.run(main())
+    if outcome.interrupted:
+        console.print(f"stopped before the end; resume with --bot-id {bot}")
+    if outcome.result is not None:
+        console.print(result_table(outcome.result, f"{engine.strategy_name} ({mode})"))
+        json_out = options.get("json_out")
+        if json_out is not None:
+            console.print(f"results JSON: {outcome.result.to_json(json_out)}")
     console.print(
-        f"replayed {outcome.bars:,} bars in {outcome.seconds:.2f} s "
-        f"({outcome.bars_per_second:,.0f} bars/s)"
+        f"{outcome.bars:,} bars in {outcome.seconds:.2f} s "
+        f"({outcome.bars_per_second:,.0f} bars/s); {_counters(outcome.counters)}"
     )
-    if json_out is not None:
-        console.print(f"results JSON: {outcome.result.to_json(json_out)}")
+
+
+def status_table(status: NodeStatus) -> Table:
+    """The live view: progress, equity, positions, agents."""
+    table = Table(title=f"{status.mode} bot {status.bot_id}", show_header=False)
+    table.add_row("bars", f"{status.bars:,} ({status.slices:,} slices, {status.seconds:.1f} s)")
+    table.add_row("equity", f"{status.equity:,.0f} (cash {status.cash:,.0f})")
+    held = ", ".join(f"{symbol} {quantity:,.0f}" for symbol, quantity in status.positions.items())
+    table.add_row("positions", held or "none")
+    table.add_row("agents", ", ".join(f"{n}: {s}" for n, s in status.agents.items()))
+    table.add_row("decisions", _counters(status.counters))
+    return table
+
+
+def _counters(counters: dict[str, dict[str, int]]) -> str:
+    return "; ".join(
+        f"{name} " + ", ".join(f"{key} {value:,}" for key, value in sorted(values.items()))
+        for name, values in counters.items()
+        if values
+    )
+
+
+async def _bus(url: str, bot: str) -> Bus:
+    if url == "memory":
+        from orchestrade.bus import InMemoryBus
+
+        return InMemoryBus(name=f"node-{bot}")
+    if not url.startswith("redis"):
+        raise typer.BadParameter(f"--bus must be memory or redis://..., got {url!r}")
+    from orchestrade.bus.redis_streams import RedisStreamsBus
+
+    return RedisStreamsBus(url, prefix=f"orchestrade:{bot}", name=f"node-{uuid.uuid4().hex[:8]}")
 
 
 def _speed(text: str) -> float | str:

@@ -1,28 +1,39 @@
-"""The composition root: builds a trading node for replay and runs it to the end.
+"""The composition root: builds a trading node for replay or paper trading and runs it.
 
-A node is the bus, the agents (data, strategy, orchestrator, risk, execution, portfolio),
-the OMS with its journal (the application database) and the broker. `run_replay` takes a
-`Backtest` (it holds the loaded bars, the strategy and the cost and risk configuration), so a
-replay and a backtest of the same options trade the same bars under the same settings; the
+A node is the bus, the agents (data, strategy, orchestrator, risk, execution, portfolio), the
+OMS with its journal (the application database) and the paper broker. It is built from a
+`Backtest` (the loaded bars, the strategy and the cost and risk configuration), so a replay
+and a backtest of the same options trade the same bars under the same settings, and its
 result has the backtest's shape (`BacktestResult`).
 
-Replay (ARCHITECTURE section 1): stored bars pushed as events on a simulated clock, against
-the paper broker. The paper broker keeps its own state file and the OMS its journal, so a
-replay killed at any instant and started again with the same files resumes: decisions are
+Modes (ARCHITECTURE section 1):
+
+* ``replay``: stored bars pushed as events on a simulated clock (the bars' own times), as
+  fast as the stack goes or at a factor of real time;
+* ``paper``: the wall clock stamps orders and the journal, and the bars arrive one slice every
+  `interval_s` seconds, as a live feed would deliver them (this build has no live market-data
+  feed yet: the stored bars stand in for it).
+
+The paper broker keeps its own state file and the OMS its journal, so a node killed at any
+instant and started again with the same files (and bot id) resumes: decisions are
 regenerated under the same client order ids, the OMS sends none twice, and the recorded
 fills rebuild every ledger.
+
+Agents may run in several processes over the Redis bus: a node built with `remote` agents
+leaves those out (`orchestrade agent run NAME` runs them elsewhere with the same options).
 """
 
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -30,7 +41,7 @@ from orchestrade.agents.base import Agent
 from orchestrade.agents.data import ReplayDataAgent
 from orchestrade.agents.execution import ExecutionAgent
 from orchestrade.agents.portfolio import PortfolioAgent
-from orchestrade.agents.replay_feed import iter_slices
+from orchestrade.agents.replay_feed import BarSlice, iter_slices
 from orchestrade.agents.risk import RiskAgent
 from orchestrade.agents.strategy import StrategyAgent
 from orchestrade.backtest.engine import Backtest
@@ -56,150 +67,373 @@ from orchestrade.orchestration.rules import RuleEngine, rule_parameters
 from orchestrade.portfolio import Ledger
 from orchestrade.risk import KrxPriceLimitCheck, RiskEngine, StopSettings
 from orchestrade.settings import RulesSettings
-from orchestrade.storage import SqlOrderJournal, open_store
+from orchestrade.storage import SqlOrderJournal, Store, open_store
 from orchestrade.strategies import StrategySpec
 from orchestrade.strategies.streaming import compile_streaming
 
+Mode = Literal["replay", "paper"]
+AGENT_NAMES = ("data", "strategy", "orchestrator", "risk", "execution", "portfolio")
+"""The agents of a trading node, in start order (data last: it drives the clock)."""
+
 
 @dataclass(slots=True)
-class ReplayClock:
-    """Simulated time: the start of the bar slice being replayed (aware UTC)."""
+class NodeClock:
+    """The node's time: the replayed slice's start (replay) or the wall clock (paper)."""
 
+    mode: Mode = "replay"
     now: datetime | None = None
 
     def __call__(self) -> datetime:
-        if self.now is None:
-            raise RuntimeConfigurationError("the replay clock was read before the first bar")
+        if self.mode == "paper" or self.now is None:
+            return datetime.now(UTC)
         return self.now
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStatus:
+    """A snapshot for a live status view."""
+
+    mode: Mode
+    bot_id: str
+    slices: int
+    bars: int
+    seconds: float
+    equity: float
+    cash: float
+    positions: dict[str, float]
+    agents: dict[str, str]
+    counters: dict[str, dict[str, int]]
 
 
 @dataclass(slots=True)
 class ReplayOutcome:
-    """What a replay produced: the backtest-shaped result and the node's counters."""
+    """What a run produced: the backtest-shaped result and the node's counters."""
 
-    result: BacktestResult
+    result: BacktestResult | None
     reconciliation: ReconciliationReport | None
     bars: int
     seconds: float
     counters: dict[str, dict[str, int]] = field(default_factory=dict)
+    interrupted: bool = False
+
+    def require_result(self) -> BacktestResult:
+        """The result; raises when the portfolio agent ran in another process."""
+        if self.result is None:
+            raise RuntimeConfigurationError(
+                "no result here: the portfolio agent ran in another process"
+            )
+        return self.result
 
     @property
     def bars_per_second(self) -> float:
-        """Replay throughput over the whole stack."""
+        """Throughput over the whole stack."""
         return self.bars / self.seconds if self.seconds > 0 else float("inf")
 
 
-async def run_replay(
-    backtest: Backtest,
-    *,
-    params: dict[str, Any] | None = None,
-    database_url: str,
-    broker_path: Path,
-    bot_id: str = "bot-1",
-    bus: Bus | None = None,
-    speed: float | str = "max",
-    rules: RuleEngine | None = None,
-) -> ReplayOutcome:
-    """Replay `backtest`'s bars through the agent stack against the paper broker.
+class TradingNode:
+    """The agents of one bot over one bus, wired to the OMS and the paper broker.
 
     Args:
         backtest: the bars, strategy (a spec), costs and risk settings to trade.
         params: strategy parameter overrides, as for `Backtest.run`.
         database_url: the application database (orders, fills, audit), created if needed.
         broker_path: the paper broker's state file (created if needed).
-        bot_id: the id of the bot the strategy runs as.
+        bot_id: the bot the strategy runs as (the prefix of its client order ids).
         bus: the bus (default: a new in-process bus).
-        speed: "max" or a factor of real time.
+        mode: "replay" (simulated clock) or "paper" (wall clock).
+        speed: replay only: "max" or a factor of real time.
+        interval_s: paper only: seconds between two bar slices.
         rules: the rule engine (default: the shipped rules with the backtest's
             min_confidence and risk limits).
+        remote: agents that run in another process (left out of this node).
 
     Raises:
-        RuntimeConfigurationError: the strategy is not a spec, or the options cannot be
-            traded by the stack (the message says which).
+        RuntimeConfigurationError: the strategy is not a spec, an agent name is unknown, or
+            the options cannot be traded by the stack (the message says which).
     """
-    params = dict(params or {})
-    spec = backtest.strategy
-    if not isinstance(spec, StrategySpec):
-        raise RuntimeConfigurationError(
-            "replay runs strategy specs (JSON or built-in names); a Python Strategy class "
-            "has no streaming form yet"
-        )
-    config = backtest.run_config(**params)
-    prepared = backtest.bars
-    panel = prepared.panel
-    symbols = [Symbol(name) for name in panel.symbols]
-    instruments = _instruments(symbols, prepared.markets, prepared.kinds)
-    currency = instruments[symbols[0]].currency
-    bot = BotId(bot_id)
 
-    def new_ledger(*, track_days: bool = False) -> Ledger:
+    def __init__(
+        self,
+        backtest: Backtest,
+        *,
+        params: dict[str, Any] | None = None,
+        database_url: str,
+        broker_path: Path,
+        bot_id: str = "bot-1",
+        bus: Bus | None = None,
+        mode: Mode = "replay",
+        speed: float | str = "max",
+        interval_s: float = 1.0,
+        rules: RuleEngine | None = None,
+        remote: Collection[str] = (),
+    ) -> None:
+        unknown = sorted(set(remote) - set(AGENT_NAMES))
+        if unknown:
+            raise RuntimeConfigurationError(
+                f"unknown agent(s) {', '.join(unknown)}; agents are {', '.join(AGENT_NAMES)}"
+            )
+        if mode not in ("replay", "paper"):
+            raise RuntimeConfigurationError(f"mode must be replay or paper, got {mode!r}")
+        if not interval_s > 0:
+            raise RuntimeConfigurationError(f"interval_s must be > 0, got {interval_s!r}")
+        spec = backtest.strategy
+        if not isinstance(spec, StrategySpec):
+            raise RuntimeConfigurationError(
+                "the trading stack runs strategy specs (JSON or built-in names); a Python "
+                "Strategy class has no streaming form yet"
+            )
+        self.backtest = backtest
+        self.params = dict(params or {})
+        self.mode: Mode = mode
+        self.bot_id = BotId(bot_id)
+        self.remote = frozenset(remote)
+        self.config = backtest.run_config(**self.params)
+        prepared = backtest.bars
+        self.panel = prepared.panel
+        self.symbols = [Symbol(name) for name in self.panel.symbols]
+        self.instruments = _instruments(self.symbols, prepared.markets, prepared.kinds)
+        self.currency = self.instruments[self.symbols[0]].currency
+        self.bus = bus if bus is not None else InMemoryBus(name=f"node-{bot_id}")
+        first = pd.Timestamp(self.panel.timestamps[0]).tz_localize("UTC").to_pydatetime()
+        self.clock = NodeClock(mode, first)
+        self._database_url = database_url
+        self._broker_path = broker_path
+        self._rules = rules if rules is not None else _default_engine(backtest, self.config)
+        self._pace: dict[str, Any] = (
+            {"speed": speed} if mode == "replay" else {"speed": "max", "interval_s": interval_s}
+        )
+        self.store: Store | None = None
+        self.broker: PaperBroker | None = None
+        self.oms: OrderManager | None = None
+        self.agents: dict[str, Agent] = {}
+        self.data: ReplayDataAgent | None = None
+        self.portfolio: PortfolioAgent | None = None
+        self.reconciliation: ReconciliationReport | None = None
+        self._started_at = 0.0
+        self._spec = spec
+        self._stopping: asyncio.Event | None = None
+
+    # -- building --------------------------------------------------------------------------
+
+    def new_ledger(self, *, track_days: bool = False) -> Ledger:
+        """A ledger with the bot's accounts (one per symbol when isolated) at their cash."""
+        config = self.config
         ledger = Ledger(
-            mode=config.mode, instruments=instruments, currency=currency, track_days=track_days
+            mode=config.mode,
+            instruments=self.instruments,
+            currency=self.currency,
+            track_days=track_days,
         )
         cash = Decimal(repr(config.cash))
         if config.mode == "isolated":
-            for symbol in symbols:
-                ledger.open_account(ledger.account_id(bot, symbol), cash, [symbol])
+            for symbol in self.symbols:
+                ledger.open_account(ledger.account_id(self.bot_id, symbol), cash, [symbol])
         else:
-            ledger.open_account(ledger.account_id(bot, symbols[0]), cash, symbols)
+            ledger.open_account(ledger.account_id(self.bot_id, self.symbols[0]), cash, self.symbols)
         return ledger
 
-    bus = bus if bus is not None else InMemoryBus(name="replay")
-    first = pd.Timestamp(panel.timestamps[0]).tz_localize("UTC").to_pydatetime()
-    clock = ReplayClock(first)
-    store = open_store(database_url)
-    journal = SqlOrderJournal(store)
-    total_cash = config.cash * (len(symbols) if config.mode == "isolated" else 1)
-    broker = PaperBroker.open(
-        broker_path,
-        PaperSettings.from_simulation(config, symbols),
-        cash=Decimal(repr(total_cash)),
-        currency=currency,
-        clock=clock,
-    )
-    oms = OrderManager(broker, journal, clock=clock)
-    engine = rules if rules is not None else _default_engine(backtest, config.min_confidence)
-    planner = OrderPlanner(bot, config, symbols, new_ledger(track_days=True))
-    risk = RiskEngine(
-        backtest.risk,
-        checks=(KrxPriceLimitCheck(),) if Market.KRX in prepared.markets else (),
-    )
-    feed = _clocked(iter_slices(panel, prepared.timeframe), clock)
-    data = ReplayDataAgent(feed, bus, speed=speed)
-    portfolio = PortfolioAgent(bus, new_ledger())
-    agents: list[Agent] = [
-        StrategyAgent(bot, compile_streaming(spec, params), symbols, bus),
-        Orchestrator(bus, planner.ledger, {bot: planner}, engine),
-        RiskAgent(
-            bus,
-            risk,
-            new_ledger(track_days=True),
-            stops=StopSettings(config.stop_loss, config.take_profit, config.trailing_stop),
-            rounding=tick_rounding(config, symbols),
-        ),
-        ExecutionAgent(bus, oms, market=broker, never_sent=_never_sent(journal)),
-        portfolio,
-    ]
-    started = time.perf_counter()
+    def build(self) -> None:
+        """Open the database and the broker (when execution runs here) and make the agents."""
+        config, bus, bot = self.config, self.bus, self.bot_id
+        wanted = [name for name in AGENT_NAMES if name not in self.remote]
+        if "execution" in wanted:
+            self.store = open_store(self._database_url)
+            journal = SqlOrderJournal(self.store)
+            accounts = len(self.symbols) if config.mode == "isolated" else 1
+            self.broker = PaperBroker.open(
+                self._broker_path,
+                PaperSettings.from_simulation(config, self.symbols),
+                cash=Decimal(repr(config.cash * accounts)),
+                currency=self.currency,
+                clock=self.clock,
+            )
+            self.oms = OrderManager(self.broker, journal, clock=self.clock)
+            self.agents["execution"] = ExecutionAgent(
+                bus, self.oms, market=self.broker, never_sent=_never_sent(journal)
+            )
+        if "strategy" in wanted:
+            engine = compile_streaming(self._spec, self.params)
+            self.agents["strategy"] = StrategyAgent(bot, engine, self.symbols, bus)
+        if "orchestrator" in wanted:
+            planner = OrderPlanner(bot, config, self.symbols, self.new_ledger(track_days=True))
+            self.agents["orchestrator"] = Orchestrator(
+                bus, planner.ledger, {bot: planner}, self._rules
+            )
+        if "risk" in wanted:
+            markets = self.backtest.bars.markets
+            checks = (KrxPriceLimitCheck(),) if Market.KRX in markets else ()
+            self.agents["risk"] = RiskAgent(
+                bus,
+                RiskEngine(self.backtest.risk, checks=checks),
+                self.new_ledger(track_days=True),
+                stops=StopSettings(config.stop_loss, config.take_profit, config.trailing_stop),
+                rounding=tick_rounding(config, self.symbols),
+            )
+        if "portfolio" in wanted:
+            self.portfolio = PortfolioAgent(bus, self.new_ledger())
+            self.agents["portfolio"] = self.portfolio
+        if "data" in wanted:
+            feed = self._clocked(iter_slices(self.panel, self.backtest.bars.timeframe))
+            self.data = ReplayDataAgent(feed, bus, **self._pace)
+            self.agents["data"] = self.data
+
+    # -- running ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Build, reconcile the OMS with the broker, start the bus and the agents."""
+        self.build()
+        self._stopping = asyncio.Event()
+        self._started_at = time.perf_counter()
+        if self.oms is not None:
+            self.reconciliation = await self.oms.start()
+        await self.bus.start()
+        for name in AGENT_NAMES:
+            agent = self.agents.get(name)
+            if agent is not None and name != "data":
+                await agent.start()
+        if self.data is not None:
+            await self.data.start()
+
+    async def run(self, *, on_status: Callable[[NodeStatus], None] | None = None) -> bool:
+        """Start, run until the data ends (or until `request_stop`), stop; True when the data
+        ran to its end. With `on_status`, a snapshot is handed over about twice a second."""
+        await self.start()
+        reporter = None
+        if on_status is not None:
+            reporter = asyncio.get_running_loop().create_task(self._report(on_status))
+        try:
+            if self.data is not None:
+                await self.data.finished.wait()
+            elif self._stopping is not None:
+                await self._stopping.wait()
+        finally:
+            if reporter is not None:
+                reporter.cancel()
+            await self.stop()
+        return self.data is not None and self.data.completed
+
+    def request_stop(self) -> None:
+        """Finish the slice in progress, then shut down cleanly (Ctrl-C, SIGTERM)."""
+        if self.data is not None:
+            self.data.request_stop()
+        if self._stopping is not None:
+            self._stopping.set()
+
+    async def stop(self) -> None:
+        """Stop the agents (data first), drain the bus, flush and close the broker and DB."""
+        try:
+            for name in ("data", *AGENT_NAMES):
+                agent = self.agents.get(name)
+                if agent is not None:
+                    await agent.stop()
+            await self.bus.stop()
+        finally:
+            if self.broker is not None:
+                self.broker.close()
+            if self.store is not None:
+                self.store.close()
+
+    def status(self) -> NodeStatus:
+        """What the node is doing now (cheap: read from the agents' own state)."""
+        equity = cash = 0.0
+        positions: dict[str, float] = {}
+        if self.portfolio is not None:
+            ledger = self.portfolio.ledger
+            for account_id, state in ledger.accounts.items():
+                equity += float(ledger.equity(account_id))
+                cash += float(state.cash)
+                for symbol, position in state.account.positions.items():
+                    if position.quantity:
+                        positions[symbol] = positions.get(symbol, 0.0) + float(position.quantity)
+        return NodeStatus(
+            mode=self.mode,
+            bot_id=self.bot_id,
+            slices=self.data.slices_sent if self.data is not None else 0,
+            bars=self.data.bars_sent if self.data is not None else 0,
+            seconds=time.perf_counter() - self._started_at,
+            equity=equity,
+            cash=cash,
+            positions=positions,
+            agents={name: agent.status.value for name, agent in self.agents.items()},
+            counters=self.counters(),
+        )
+
+    def counters(self) -> dict[str, dict[str, int]]:
+        """Decisions of the orchestrator, outcomes of risk and execution."""
+        counters: dict[str, dict[str, int]] = {}
+        for name, attribute in (
+            ("orchestrator", "decisions"),
+            ("risk", "outcomes"),
+            ("execution", "outcomes"),
+        ):
+            agent = self.agents.get(name)
+            if agent is not None:
+                counters[name] = dict(getattr(agent, attribute))
+        return counters
+
+    def result(self, seconds: float) -> BacktestResult | None:
+        """The run's result in the backtest's shape (needs the portfolio agent here)."""
+        if self.portfolio is None:
+            return None
+        from orchestrade.orchestration.replay_summary import replay_result
+
+        prepared = self.backtest.bars
+        market = max(set(prepared.markets), key=list(prepared.markets).count)
+        return replay_result(
+            self.portfolio,
+            prepared.panel,
+            bot_id=self.bot_id,
+            cash=self.config.cash,
+            periods_per_year=float(periods_per_year(prepared.timeframe, market)),
+            timing={"bars": prepared.bar_count, "seconds": seconds, "load_seconds": 0.0},
+            parameters={**self.backtest.default_parameters(), **self.params},
+            settings={"mode": self.mode, "account_mode": self.config.mode},
+        )
+
+    def _clocked(self, slices: Iterator[BarSlice]) -> Iterator[BarSlice]:
+        for item in slices:
+            self.clock.now = item.start
+            yield item
+
+    async def _report(self, on_status: Callable[[NodeStatus], None]) -> None:
+        while True:
+            on_status(self.status())
+            await asyncio.sleep(0.5)
+
+
+async def run_replay(
+    backtest: Backtest,
+    *,
+    on_status: Callable[[NodeStatus], None] | None = None,
+    handle_signals: bool = False,
+    **options: Any,
+) -> ReplayOutcome:
+    """Build a `TradingNode` from `options` (its arguments), run it, and summarise the run.
+
+    With `handle_signals`, Ctrl-C and SIGTERM stop the node cleanly after the slice in
+    progress (no order lost, broker state and journal flushed); the outcome says so.
+    """
+    node = TradingNode(backtest, **options)
+    loop = asyncio.get_running_loop()
+    if handle_signals:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(number, node.request_stop)
     try:
-        report = await oms.start()
-        await bus.start()
-        for agent in agents:
-            await agent.start()
-        await data.start()
-        await data.finished.wait()
-        await _stop(bus, [data, *agents])
+        completed = await node.run(on_status=on_status)
     finally:
-        broker.close()
-        store.close()
-    seconds = time.perf_counter() - started
-    counters = {
-        "orchestrator": dict(agents[1].decisions),  # type: ignore[attr-defined]
-        "risk": dict(agents[2].outcomes),  # type: ignore[attr-defined]
-        "execution": dict(agents[3].outcomes),  # type: ignore[attr-defined]
-    }
-    result = _result(backtest, portfolio, bot_id, config.cash, params, seconds)
-    return ReplayOutcome(result, report, data.bars_sent, seconds, counters)
+        if handle_signals:
+            for number in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(number)
+    seconds = time.perf_counter() - node._started_at
+    bars = node.data.bars_sent if node.data is not None else 0
+    return ReplayOutcome(
+        node.result(seconds),
+        node.reconciliation,
+        bars,
+        seconds,
+        node.counters(),
+        interrupted=not completed,
+    )
 
 
 def replay(backtest: Backtest, **options: Any) -> ReplayOutcome:
@@ -207,8 +441,8 @@ def replay(backtest: Backtest, **options: Any) -> ReplayOutcome:
     return asyncio.run(run_replay(backtest, **options))
 
 
-def _default_engine(backtest: Backtest, min_confidence: float) -> RuleEngine:
-    parameters = rule_parameters(RulesSettings(min_confidence=min_confidence), backtest.risk)
+def _default_engine(backtest: Backtest, config: Any) -> RuleEngine:
+    parameters = rule_parameters(RulesSettings(min_confidence=config.min_confidence), backtest.risk)
     return RuleEngine(default_rules(), parameters=parameters)
 
 
@@ -235,39 +469,3 @@ def _never_sent(journal: SqlOrderJournal) -> Callable[[OrderId], bool]:
         return any(event.reason == NEVER_SENT_REASON for event in journal.order_events(order_id))
 
     return check
-
-
-def _clocked(slices: Any, clock: ReplayClock) -> Any:
-    for item in slices:
-        clock.now = item.start
-        yield item
-
-
-async def _stop(bus: Bus, agents: Sequence[Agent]) -> None:
-    for agent in agents:
-        await agent.stop()
-    await bus.stop()
-
-
-def _result(
-    backtest: Backtest,
-    portfolio: PortfolioAgent,
-    bot_id: str,
-    cash: float,
-    params: dict[str, Any],
-    seconds: float,
-) -> BacktestResult:
-    from orchestrade.orchestration.replay_summary import replay_result
-
-    prepared = backtest.bars
-    market = max(set(prepared.markets), key=list(prepared.markets).count)
-    return replay_result(
-        portfolio,
-        prepared.panel,
-        bot_id=bot_id,
-        cash=cash,
-        periods_per_year=float(periods_per_year(prepared.timeframe, market)),
-        timing={"bars": prepared.bar_count, "seconds": seconds, "load_seconds": 0.0},
-        parameters={**backtest.default_parameters(), **params},
-        settings={"mode": "replay", "account_mode": backtest.config.mode},
-    )
