@@ -42,39 +42,45 @@ def iter_slices(panel: BarPanel, timeframe: str = "1d") -> Iterator[BarSlice]:
     micros = panel.timestamps.astype("datetime64[us]").astype(np.int64)
     present = ~np.isnan(panel.close)
     columns = (panel.open, panel.high, panel.low, panel.close, panel.volume)
+    decimals = _Decimals()
     for t in range(panel.timestamps.size):
         rows = np.flatnonzero(present[:, t])
         if rows.size == 0:
             continue
         start = _EPOCH + timedelta(microseconds=int(micros[t]))
         values = [column[rows, t].tolist() for column in columns]
+        as_decimal = decimals.of
         bars = tuple(
-            _bar(symbols[row], timeframe, start, o, h, lo, c, v)
+            Bar.trusted(
+                symbols[row],
+                timeframe,
+                start,
+                as_decimal(o),
+                as_decimal(h),
+                as_decimal(lo),
+                as_decimal(c),
+                as_decimal(v if v == v else 0.0),
+            )
             for row, o, h, lo, c, v in zip(rows.tolist(), *values, strict=True)
         )
         yield BarSlice(start, bars)
 
 
+class _Decimals:
+    """`Decimal(repr(x))`, remembered: market prices repeat a lot, and the conversion is the
+    costliest part of building a bar. Bounded: forgets everything past `limit` entries."""
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self._known: dict[float, Decimal] = {}
+        self._limit = limit
+
+    def of(self, value: float) -> Decimal:
+        known = self._known.get(value)
+        if known is None:
+            if len(self._known) >= self._limit:
+                self._known.clear()
+            known = self._known[value] = Decimal(repr(value))
+        return known
+
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _bar(
-    symbol: Symbol,
-    timeframe: str,
-    start: datetime,
-    o: float,
-    h: float,
-    lo: float,
-    c: float,
-    v: float,
-) -> Bar:
-    return Bar.trusted(
-        symbol,
-        timeframe,
-        start,
-        Decimal(repr(o)),
-        Decimal(repr(h)),
-        Decimal(repr(lo)),
-        Decimal(repr(c)),
-        Decimal(repr(v if v == v else 0.0)),
-    )

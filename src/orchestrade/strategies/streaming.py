@@ -182,8 +182,15 @@ class StreamingSignalEngine:
         volume: float,
     ) -> Signal | None:
         """`update` from plain numbers; `time` is an aware UTC datetime (the bar start)."""
-        bar = (open, high, low, close, volume)
-        if not all(math.isfinite(value) for value in bar):
+        isfinite = math.isfinite
+        if not (
+            isfinite(open)
+            and isfinite(high)
+            and isfinite(low)
+            and isfinite(close)
+            and isfinite(volume)
+        ):
+            bar = (open, high, low, close, volume)
             raise StrategyError(f"bar of {symbol!r} at {time} has a non-finite value: {bar}")
         state = self._symbols.get(symbol)
         if state is None:
@@ -220,7 +227,7 @@ class StreamingSignalEngine:
 class _SymbolState:
     __slots__ = ("feeds", "previous")
 
-    def __init__(self, feeds: list[_Feed]) -> None:
+    def __init__(self, feeds: list[_Feed | _ScalarFeed]) -> None:
         self.feeds = feeds
         self.previous: Values | None = None
 
@@ -255,9 +262,43 @@ class _Feed:
             values[self._alias[0]] = result[self._alias[1]]
 
 
-def _make_feed(indicator: Indicator, params: Mapping[str, int | float | str]) -> _Feed:
+class _ScalarFeed:
+    """A one-input, one-output streaming twin (SMA, EMA, RSI): the common case, kept lean.
+
+    Same results as `_Feed` around `_skip_undefined(_single(...))`: an undefined (NaN) input
+    is not fed and gives NaN.
+    """
+
+    __slots__ = ("_alias", "_column", "_name", "_update")
+
+    def __init__(
+        self, indicator: Indicator, column: str, update: Callable[[float], float | None]
+    ) -> None:
+        self._column = column
+        self._update = update
+        self._name = f"{indicator.id}.{indicator.outputs[0]}"
+        self._alias = indicator.id
+
+    def update(self, values: Values) -> None:
+        x = values[self._column]
+        result = None if x != x else self._update(x)
+        value = NAN if result is None else result
+        values[self._name] = value
+        values[self._alias] = value
+
+
+_SCALAR_TWINS: dict[str, Callable[[int], Any]] = {"SMA": SMA, "EMA": EMA, "RSI": RSI}
+
+
+def _make_feed(
+    indicator: Indicator, params: Mapping[str, int | float | str]
+) -> _Feed | _ScalarFeed:
     info = describe(indicator.fn)
     columns = [indicator.input] if indicator.input is not None else list(info.inputs)
+    scalar = _SCALAR_TWINS.get(indicator.fn)
+    if scalar is not None and len(columns) == 1 and len(indicator.outputs) == 1:
+        merged = {**info.parameters, **params}
+        return _ScalarFeed(indicator, columns[0], scalar(int(merged["timeperiod"])).update)
     twin = _twin(indicator.fn, {**info.parameters, **params})
     if twin is not None:
         return _Feed(indicator, columns, _skip_undefined(twin))
