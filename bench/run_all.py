@@ -7,7 +7,15 @@ import sys
 import time
 from pathlib import Path
 
-BENCHMARKS = ("bench_store", "bench_indicators", "bench_bus", "bench_risk", "bench_backtest")
+BENCHMARKS = (
+    "bench_store",
+    "bench_indicators",
+    "bench_bus",
+    "bench_risk",
+    "bench_oms",
+    "bench_replay",
+    "bench_backtest",
+)
 
 
 def main() -> None:

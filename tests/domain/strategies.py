@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import string
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -49,6 +50,7 @@ from orchestrade.domain import (
     Quote,
     RebalanceApplied,
     RebalanceDue,
+    RiskLimitsChanged,
     RiskRejected,
     Severity,
     Side,
@@ -329,6 +331,14 @@ MESSAGE_STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
     ),
     SubmitOrder: st.builds(SubmitOrder, order=orders((OrderStatus.NEW,))),
     CancelOrder: st.builds(CancelOrder, order_id=identifiers.map(OrderId), reason=free_text),
+    RiskLimitsChanged: st.builds(
+        RiskLimitsChanged,
+        changed_at=utc_times,
+        source=identifiers,
+        limits_json=st.dictionaries(
+            identifiers, st.none() | st.floats(0, 1) | st.booleans(), max_size=4
+        ).map(json.dumps),
+    ),
 }
 """A strategy for every registered message class."""
 

@@ -58,6 +58,7 @@ def test_registry_names_every_event_and_command_by_class_name() -> None:
         "PositionChanged",
         "RebalanceApplied",
         "RebalanceDue",
+        "RiskLimitsChanged",
         "RiskRejected",
         "SignalApproved",
         "SignalGenerated",

@@ -16,6 +16,7 @@ risk engine's own exits and do not pass the pre-trade checks.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -34,6 +35,7 @@ from orchestrade.domain import (
     OrderFilled,
     OrderId,
     OrderRequested,
+    RiskLimitsChanged,
     RiskRejected,
     Side,
     SubmitOrder,
@@ -43,6 +45,7 @@ from orchestrade.portfolio import Ledger
 from orchestrade.risk import (
     Denied,
     PositionStops,
+    RiskConfigurationError,
     RiskEngine,
     RoundToTick,
     StopSettings,
@@ -103,6 +106,19 @@ class RiskAgent(Agent):
         await self.subscribe(BarsOpened, self.on_bars_opened, group=group)
         await self.subscribe(BarsClosed, self.on_bars_closed, group=group)
         await self.subscribe(OrderFilled, self.on_order_filled, group=group)
+        await self.subscribe(RiskLimitsChanged, self.on_risk_limits_changed, group=group)
+
+    async def on_risk_limits_changed(self, envelope: Envelope) -> None:
+        """Put new limits in force (`RiskEngine.update_risk_params`); invalid ones are logged
+        and the old limits stay."""
+        event = envelope.payload
+        assert isinstance(event, RiskLimitsChanged)
+        try:
+            self.engine.update_risk_params(**json.loads(event.limits_json))
+        except RiskConfigurationError as error:
+            log.error("risk limits from %s refused, the old ones stay: %s", event.source, error)
+            return
+        log.info("risk limits from %s in force: %s", event.source, self.engine.settings)
 
     async def on_order_requested(self, envelope: Envelope) -> None:
         event = envelope.payload

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -299,6 +300,30 @@ class RebalanceApplied:
 
 
 @dataclass(frozen=True, slots=True)
+class RiskLimitsChanged:
+    """The risk limits in force changed (a reloaded settings file, an operator's update).
+
+    `limits_json` is the JSON object of the new `RiskSettings` (checked by the risk agent,
+    which keeps its old limits when they are invalid); `source` says where they came from.
+    """
+
+    changed_at: datetime
+    source: str
+    limits_json: str
+
+    def __post_init__(self) -> None:
+        assign(self, "changed_at", require_utc("RiskLimitsChanged.changed_at", self.changed_at))
+        require_text("RiskLimitsChanged.source", self.source)
+        require_str("RiskLimitsChanged.limits_json", self.limits_json)
+        try:
+            parsed = json.loads(self.limits_json)
+        except ValueError as error:
+            raise ValidationError(f"RiskLimitsChanged.limits_json is not JSON: {error}") from None
+        if not isinstance(parsed, dict):
+            raise ValidationError("RiskLimitsChanged.limits_json must be a JSON object")
+
+
+@dataclass(frozen=True, slots=True)
 class AgentHeartbeat:
     """An agent is alive; `sequence` increases by one per beat."""
 
@@ -390,6 +415,7 @@ Event = (
     | AgentHeartbeat
     | AgentFailed
     | AgentRestarted
+    | RiskLimitsChanged
     | BotStateChanged
 )
 """Any event."""

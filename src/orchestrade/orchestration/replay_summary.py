@@ -102,7 +102,7 @@ def _trades(portfolio: PortfolioAgent, panel: BarPanel, bot_id: str) -> pd.DataF
         present = np.flatnonzero(~np.isnan(panel.close[row]))
         if present.size:
             last_bar[symbol] = (index[present[-1]], float(panel.close[row, present[-1]]))
-    for account_id, open_trade in portfolio.open_trades().items():
+    for (account_id, _), open_trade in portfolio.open_trades().items():
         when, close = last_bar[open_trade.symbol]
         held = open_trade.quantity - open_trade.exit_quantity
         exit_value = open_trade.exit_value + held * Decimal(repr(close))

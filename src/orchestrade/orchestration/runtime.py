@@ -44,6 +44,7 @@ from orchestrade.agents.portfolio import PortfolioAgent
 from orchestrade.agents.replay_feed import BarSlice, iter_slices
 from orchestrade.agents.risk import RiskAgent
 from orchestrade.agents.strategy import StrategyAgent
+from orchestrade.agents.system import SystemAgent
 from orchestrade.backtest.engine import Backtest
 from orchestrade.backtest.periods import periods_per_year
 from orchestrade.backtest.results import BacktestResult
@@ -60,6 +61,7 @@ from orchestrade.domain import (
 from orchestrade.execution.oms import OrderManager
 from orchestrade.execution.reconciliation import NEVER_SENT_REASON, ReconciliationReport
 from orchestrade.orchestration.errors import RuntimeConfigurationError
+from orchestrade.orchestration.health import HealthMonitor
 from orchestrade.orchestration.orchestrator import Orchestrator
 from orchestrade.orchestration.order_planning import OrderPlanner, tick_rounding
 from orchestrade.orchestration.rule_files import default_rules
@@ -146,6 +148,9 @@ class TradingNode:
         rules: the rule engine (default: the shipped rules with the backtest's
             min_confidence and risk limits).
         remote: agents that run in another process (left out of this node).
+        supervise: also run the health monitor (restarts silent or crashed agents) and the
+            system agent (machine health, risk-file reload).
+        risk_file: the risk settings file the system agent reloads when it changes.
 
     Raises:
         RuntimeConfigurationError: the strategy is not a spec, an agent name is unknown, or
@@ -166,6 +171,8 @@ class TradingNode:
         interval_s: float = 1.0,
         rules: RuleEngine | None = None,
         remote: Collection[str] = (),
+        supervise: bool = True,
+        risk_file: Path | None = None,
     ) -> None:
         unknown = sorted(set(remote) - set(AGENT_NAMES))
         if unknown:
@@ -209,6 +216,10 @@ class TradingNode:
         self.data: ReplayDataAgent | None = None
         self.portfolio: PortfolioAgent | None = None
         self.reconciliation: ReconciliationReport | None = None
+        self.monitor: HealthMonitor | None = None
+        self.system: SystemAgent | None = None
+        self._supervise = supervise
+        self._risk_file = risk_file
         self._started_at = 0.0
         self._spec = spec
         self._stopping: asyncio.Event | None = None
@@ -249,7 +260,11 @@ class TradingNode:
             )
             self.oms = OrderManager(self.broker, journal, clock=self.clock)
             self.agents["execution"] = ExecutionAgent(
-                bus, self.oms, market=self.broker, never_sent=_never_sent(journal)
+                bus,
+                self.oms,
+                market=self.broker,
+                never_sent=_never_sent(journal),
+                fill_timing=config.fill,
             )
         if "strategy" in wanted:
             engine = compile_streaming(self._spec, self.params)
@@ -276,6 +291,18 @@ class TradingNode:
             feed = self._clocked(iter_slices(self.panel, self.backtest.bars.timeframe))
             self.data = ReplayDataAgent(feed, bus, **self._pace)
             self.agents["data"] = self.data
+        if self._supervise:
+            store = self.store
+            self.system = SystemAgent(
+                bus,
+                home=self._broker_path.parent,
+                probe=store.ping if store is not None else None,
+                risk_file=self._risk_file,
+            )
+            self.monitor = HealthMonitor(bus)
+            for agent in [*self.agents.values(), self.system]:
+                if agent is not self.data:
+                    self.monitor.watch(agent)
 
     # -- running ---------------------------------------------------------------------------
 
@@ -291,6 +318,10 @@ class TradingNode:
             agent = self.agents.get(name)
             if agent is not None and name != "data":
                 await agent.start()
+        if self.system is not None:
+            await self.system.start()
+        if self.monitor is not None:
+            await self.monitor.start()
         if self.data is not None:
             await self.data.start()
 
@@ -322,10 +353,14 @@ class TradingNode:
     async def stop(self) -> None:
         """Stop the agents (data first), drain the bus, flush and close the broker and DB."""
         try:
+            if self.monitor is not None:
+                await self.monitor.stop()  # first: it must not restart what stops now
             for name in ("data", *AGENT_NAMES):
                 agent = self.agents.get(name)
                 if agent is not None:
                     await agent.stop()
+            if self.system is not None:
+                await self.system.stop()
             await self.bus.stop()
         finally:
             if self.broker is not None:

@@ -1,0 +1,134 @@
+"""Replay through the whole agent stack: throughput, scaling with symbols, and latency.
+
+Run: ``python bench/bench_replay.py [--quick]``. Workload: the reference ``sma_cross``
+(fast 10, slow 30; min confidence 0, risk off, fee 0.1%, no tax) over ``../shared/data/krx``
+through data -> strategy -> orchestrator (rules) -> risk -> execution (OMS journal + paper
+broker) -> portfolio on the in-process bus. Printed:
+
+* bars/s over the 32 symbols with the journal and the broker state in SQLite files (what
+  `orchestrade replay` does) and with an in-memory journal (the stack without disk);
+* bars/s for 8, 16 and 32 symbols (scaling with symbols);
+* market-data-to-order latency: from the `BarsOpened` publish of a slice to the OMS
+  `submit` of each order decided for that open, p50 and p99;
+* for scale, the backtest kernel's time on the same workload (same trades).
+
+The timings cover `run_replay` (building the node, reconciliation, all bars, shutdown),
+not the reading of the CSV files.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from orchestrade.agents.data import ReplayDataAgent
+from orchestrade.backtest.engine import Backtest
+from orchestrade.domain import BarsOpened, Order
+from orchestrade.execution.oms import OrderManager
+from orchestrade.orchestration.runtime import ReplayOutcome, replay
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "krx"
+REFERENCE = {"cash": 10_000_000.0, "fees": 0.001, "tax": 0.0, "min_confidence": 0.0, "risk": "none"}
+PARAMS = {"fast": 10, "slow": 30}
+
+
+def main() -> None:
+    if not DATA.is_dir():
+        print(f"skipped: no real data at {DATA}")
+        return
+    quick = "--quick" in sys.argv
+    files = sorted(DATA.glob("*.csv.gz"))
+    backtest = Backtest(files, "sma_cross", **REFERENCE)
+    started = time.perf_counter()
+    expected = backtest.run(**PARAMS)
+    kernel_s = time.perf_counter() - started
+    print(f"backtest kernel (same workload, for scale): {kernel_s:.3f} s")
+
+    outcome, latencies = _timed_replay(backtest, in_memory=False)
+    same = _trades(outcome) == _trades_of(expected)
+    print(
+        f"replay, 32 symbols, SQLite files: {outcome.bars:,} bars in {outcome.seconds:.2f} s = "
+        f"{outcome.bars_per_second:,.0f} bars/s; trades identical to the backtest: {same}; "
+        f"{outcome.counters.get('execution', {})}"
+    )
+    _print_latency(latencies)
+    memory, _ = _timed_replay(backtest, in_memory=True)
+    print(
+        f"replay, 32 symbols, in-memory journal: {memory.bars:,} bars in "
+        f"{memory.seconds:.2f} s = {memory.bars_per_second:,.0f} bars/s"
+    )
+    if quick:
+        return
+    for count in (8, 16):
+        subset = Backtest(files[:count], "sma_cross", **REFERENCE)
+        scaled, _ = _timed_replay(subset, in_memory=False)
+        print(
+            f"replay, {count} symbols: {scaled.bars:,} bars in {scaled.seconds:.2f} s = "
+            f"{scaled.bars_per_second:,.0f} bars/s"
+        )
+
+
+def _timed_replay(backtest: Backtest, *, in_memory: bool) -> tuple[ReplayOutcome, list[float]]:
+    """One replay; returns it and the latencies (seconds) from an open to each order."""
+    opened: dict[Any, float] = {}
+    latencies: list[float] = []
+    publish = ReplayDataAgent.publish
+    submit = OrderManager.submit
+
+    async def timed_publish(self: ReplayDataAgent, message: Any, **kwargs: Any) -> Any:
+        if isinstance(message, BarsOpened):
+            opened[message.start] = time.perf_counter()
+        return await publish(self, message, **kwargs)
+
+    async def timed_submit(self: OrderManager, order: Order) -> Order:
+        at = opened.get(order.created_at)
+        if at is not None and order.order_type.value == "market":
+            latencies.append(time.perf_counter() - at)
+        return await submit(self, order)
+
+    ReplayDataAgent.publish = timed_publish  # type: ignore[method-assign]
+    OrderManager.submit = timed_submit  # type: ignore[method-assign]
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            url = "sqlite://" if in_memory else f"sqlite:///{Path(folder) / 'app.db'}"
+            outcome = replay(
+                backtest,
+                params=PARAMS,
+                database_url=url,
+                broker_path=Path(folder) / "broker.db",
+                bot_id="bench",
+            )
+    finally:
+        ReplayDataAgent.publish = publish  # type: ignore[method-assign]
+        OrderManager.submit = submit  # type: ignore[method-assign]
+    return outcome, latencies
+
+
+def _print_latency(latencies: list[float]) -> None:
+    if not latencies:
+        print("latency: no orders")
+        return
+    ordered = sorted(latencies)
+    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+    print(
+        f"bar open -> order at the OMS: p50 {statistics.median(ordered) * 1e6:,.0f} us, "
+        f"p99 {p99 * 1e6:,.0f} us over {len(ordered):,} orders (target p99 < 1,000 us)"
+    )
+
+
+def _trades(outcome: ReplayOutcome) -> list[tuple[Any, ...]]:
+    return _trades_of(outcome.require_result())
+
+
+def _trades_of(result: Any) -> list[tuple[Any, ...]]:
+    columns = ["symbol", "entry_time", "exit_time", "entry_price", "exit_price", "qty"]
+    frame = result.trades.loc[:, columns].sort_values(["symbol", "entry_time"])
+    return [tuple(row) for row in frame.itertuples(index=False)]
+
+
+if __name__ == "__main__":
+    main()
