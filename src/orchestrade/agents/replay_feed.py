@@ -40,15 +40,19 @@ def iter_slices(panel: BarPanel, timeframe: str = "1d") -> Iterator[BarSlice]:
         raise ValidationError(f"timeframe must be one of {TIMEFRAMES}, got {timeframe!r}")
     symbols = [Symbol(name) for name in panel.symbols]
     micros = panel.timestamps.astype("datetime64[us]").astype(np.int64)
-    present = ~np.isnan(panel.close)
-    columns = (panel.open, panel.high, panel.low, panel.close, panel.volume)
+    # Time-major copies: one slice is then one contiguous row of each array.
+    present = np.ascontiguousarray(~np.isnan(panel.close.T))
+    columns = [
+        np.ascontiguousarray(column.T)
+        for column in (panel.open, panel.high, panel.low, panel.close, panel.volume)
+    ]
     decimals = _Decimals()
     for t in range(panel.timestamps.size):
-        rows = np.flatnonzero(present[:, t])
+        rows = np.flatnonzero(present[t])
         if rows.size == 0:
             continue
         start = _EPOCH + timedelta(microseconds=int(micros[t]))
-        values = [column[rows, t].tolist() for column in columns]
+        values = [column[t, rows].tolist() for column in columns]
         as_decimal = decimals.of
         bars = tuple(
             Bar.trusted(

@@ -84,23 +84,30 @@ class Bar:
         The caller guarantees what `__post_init__` would check.
         """
         bar = object.__new__(cls)
-        for name, value in (
-            ("symbol", symbol),
-            ("timeframe", timeframe),
-            ("start", start),
-            ("open", open),
-            ("high", high),
-            ("low", low),
-            ("close", close),
-            ("volume", volume),
-        ):
-            object.__setattr__(bar, name, value)
+        set_symbol, set_timeframe, set_start, set_open, set_high, set_low, set_close, set_volume = (
+            _BAR_SLOTS
+        )
+        set_symbol(bar, symbol)
+        set_timeframe(bar, timeframe)
+        set_start(bar, start)
+        set_open(bar, open)
+        set_high(bar, high)
+        set_low(bar, low)
+        set_close(bar, close)
+        set_volume(bar, volume)
         return bar
 
     @property
     def is_consistent(self) -> bool:
         """True when low <= open, close <= high (a well-formed bar)."""
         return self.low <= min(self.open, self.close) and max(self.open, self.close) <= self.high
+
+
+_BAR_SLOTS = tuple(
+    getattr(Bar, name).__set__
+    for name in ("symbol", "timeframe", "start", "open", "high", "low", "close", "volume")
+)
+"""The slot setters of `Bar`, for `Bar.trusted` (frozen: the constructor's setattr refuses)."""
 
 
 @dataclass(frozen=True, slots=True)
