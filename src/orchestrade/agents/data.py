@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable
-from typing import Protocol
 
 from orchestrade.agents.base import Agent, AgentError
 from orchestrade.agents.replay_feed import BarSlice
@@ -26,18 +25,12 @@ from orchestrade.bus import Bus
 from orchestrade.domain import BarsClosed, BarsOpened
 
 
-class Quiescent(Protocol):
-    """A bus that can tell when nothing is queued or being handled."""
-
-    async def wait_idle(self) -> None: ...
-
-
 class ReplayDataAgent(Agent):
     """Publishes `slices` as BarsOpened/BarsClosed pairs, waiting for quiescence after each.
 
     Args:
         slices: the market-data slices, oldest first.
-        bus: the bus to publish on; it must offer `wait_idle`.
+        bus: the bus to publish on.
         speed: "max", or a positive factor of real time.
     """
 
@@ -54,14 +47,11 @@ class ReplayDataAgent(Agent):
         super().__init__(agent_id, bus, heartbeat_interval_s=heartbeat_interval_s)
         if speed != "max" and not (isinstance(speed, int | float) and speed > 0):
             raise AgentError(f"speed must be 'max' or a number > 0, got {speed!r}")
-        if not callable(getattr(bus, "wait_idle", None)):
-            raise AgentError(f"replay needs a bus with wait_idle; {type(bus).__name__} has none")
         self._slices = slices
         if interval_s is not None and not interval_s > 0:
             raise AgentError(f"interval_s must be > 0, got {interval_s!r}")
         self._speed = speed
         self._interval_s = interval_s
-        self._quiescent: Quiescent = bus  # type: ignore[assignment]
         self._stop_requested = False
         self.finished = asyncio.Event()
         self.completed = False
@@ -95,9 +85,9 @@ class ReplayDataAgent(Agent):
                 if delay > 0:
                     await asyncio.sleep(delay)
             await self.publish(BarsOpened(item.start, item.bars))
-            await self._quiescent.wait_idle()
+            await self.bus.wait_idle()
             await self.publish(BarsClosed(item.start, item.bars))
-            await self._quiescent.wait_idle()
+            await self.bus.wait_idle()
             self.slices_sent += 1
             self.bars_sent += len(item.bars)
         self.completed = True

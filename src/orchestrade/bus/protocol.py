@@ -188,6 +188,11 @@ class Bus(Protocol):
         """
         ...
 
+    async def wait_idle(self) -> None:
+        """Wait until nothing published on this bus is still queued or being handled,
+        including what the handlers publish meanwhile (across processes for Redis)."""
+        ...
+
     async def request(
         self,
         payload: Message,

@@ -28,7 +28,8 @@ one bound. Priority orders the entries read together in one batch (up to ``batch
 Round trips. `publish` returns once Redis holds the entry (one XADD round trip for a lone
 publisher); publishes that are pending at the same time (several agents or bots publishing
 at once, a feed emitting one bar per symbol) are written together in one pipeline, in the
-order they were made, while the previous pipeline is in flight. A consumer reads up to
+order they were made, while the previous pipeline is in flight (publishes have a connection
+of their own, so an XADD needs no pool checkout). A consumer reads up to
 ``batch_size`` entries per XREADGROUP and acknowledges a handled batch with one XACK sent in
 the same pipeline as its next read (before any claim, and when it stops), so a busy stream
 costs about one round trip per batch on the consuming side.
@@ -286,18 +287,21 @@ class _Appender:
         self._task: asyncio.Task[None] | None = None
 
     async def append(self, keys: list[str], fields: dict[Any, Any], expire_ms: int | None) -> None:
-        loop = asyncio.get_running_loop()
-        item = _Append(keys, fields, expire_ms, loop.create_future())
         if self._busy:
-            self._queue.append(item)
-            await item.done
+            done = asyncio.get_running_loop().create_future()
+            self._queue.append(_Append(keys, fields, expire_ms, done))
+            await done
             return
         self._busy = True
         try:
-            await self._write([item])
+            if len(keys) == 1 and expire_ms is None:
+                await self._client.xadd(keys[0], fields, maxlen=self._maxlen, approximate=True)
+            else:
+                async with self._client.pipeline(transaction=False) as pipe:
+                    self._queue_commands(pipe, keys, fields, expire_ms)
+                    await pipe.execute()
         finally:
             self._continue()
-        item.done.result()
 
     async def wait_idle(self) -> None:
         """Return once every queued publish has been written (or has failed)."""
@@ -332,20 +336,10 @@ class _Appender:
 
     async def _write(self, batch: list[_Append]) -> None:
         try:
-            if len(batch) == 1 and batch[0].n_commands == 1:
-                item = batch[0]
-                await self._client.xadd(
-                    item.keys[0], item.fields, maxlen=self._maxlen, approximate=True
-                )
-                results: list[Any] = [None]
-            else:
-                async with self._client.pipeline(transaction=False) as pipe:
-                    for item in batch:
-                        for key in item.keys:
-                            pipe.xadd(key, item.fields, maxlen=self._maxlen, approximate=True)
-                        if item.expire_ms is not None:
-                            pipe.pexpire(item.keys[0], item.expire_ms)
-                    results = await pipe.execute(raise_on_error=False)
+            async with self._client.pipeline(transaction=False) as pipe:
+                for item in batch:
+                    self._queue_commands(pipe, item.keys, item.fields, item.expire_ms)
+                results = await pipe.execute(raise_on_error=False)
         except asyncio.CancelledError:
             for item in batch:
                 item.done.cancel()
@@ -364,6 +358,14 @@ class _Appender:
                 item.done.set_exception(errors[0])
             else:
                 item.done.set_result(None)
+
+    def _queue_commands(
+        self, pipe: Any, keys: list[str], fields: dict[Any, Any], expire_ms: int | None
+    ) -> None:
+        for key in keys:
+            pipe.xadd(key, fields, maxlen=self._maxlen, approximate=True)
+        if expire_ms is not None:
+            pipe.pexpire(keys[0], expire_ms)
 
     @staticmethod
     def _fail(batch: list[_Append], error: BaseException) -> None:
@@ -523,6 +525,43 @@ class RedisStreamsBus:
             self._running = False
             await self._publisher.aclose()
             await self._client.aclose()
+
+    async def wait_idle(self, *, poll_s: float = 0.001) -> None:
+        """Wait until every consumer group of every stream under this bus's prefix has read
+        and acknowledged everything, in every process that shares the prefix.
+
+        A handler acknowledges its entry only after it returned, and what it publishes is in
+        Redis before `publish` returns, so "no group has an unread or unacknowledged entry"
+        means that nothing is queued or being handled anywhere. Replay uses it to separate
+        the phases of a simulated instant when its agents run in several processes.
+        """
+        await self._appender.wait_idle()
+        while not await self._quiet():  # noqa: ASYNC110 - the state is in Redis: poll it
+            await asyncio.sleep(poll_s)
+
+    async def _quiet(self) -> bool:
+        keys = [
+            key async for key in self._client.scan_iter(match=f"{self._prefix}:*", _type="STREAM")
+        ]
+        if not keys:
+            return True
+        async with self._client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.xinfo_groups(key)
+                pipe.xinfo_stream(key)
+            replies = await pipe.execute()
+        for groups, stream in zip(replies[::2], replies[1::2], strict=True):
+            last = stream.get("last-generated-id")
+            for group in groups:
+                if group.get("pending"):
+                    return False
+                lag = group.get("lag")
+                if lag is None:  # Redis cannot count it (trimmed stream): compare the ids
+                    if group.get("last-delivered-id") != last:
+                        return False
+                elif lag:
+                    return False
+        return True
 
     async def _drain(self) -> None:
         """Return once every consumer has read its stream empty after the last handled batch.

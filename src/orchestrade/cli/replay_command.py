@@ -234,6 +234,9 @@ def _run_node(mode: str, options: dict[str, Any], **pace: Any) -> None:
             )
 
     outcome = asyncio.run(main())
+    if "data" in remote:
+        console.print(f"agent stopped ({_counters(outcome.counters)})")
+        return
     if outcome.interrupted:
         console.print(f"stopped before the end; resume with --bot-id {bot}")
     if outcome.result is not None:

@@ -26,6 +26,7 @@ leaves those out (`orchestrade agent run NAME` runs them elsewhere with the same
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -51,7 +52,9 @@ from orchestrade.backtest.results import BacktestResult
 from orchestrade.brokers.paper import PaperBroker, PaperSettings
 from orchestrade.bus import Bus, InMemoryBus
 from orchestrade.domain import (
+    AgentHeartbeat,
     BotId,
+    Envelope,
     Instrument,
     InstrumentKind,
     Market,
@@ -293,13 +296,16 @@ class TradingNode:
             self.agents["data"] = self.data
         if self._supervise:
             store = self.store
+            # Several processes of one bot share the bus: name their own helpers apart.
+            suffix = f"-{os.getpid()}" if self.remote else ""
             self.system = SystemAgent(
                 bus,
                 home=self._broker_path.parent,
                 probe=store.ping if store is not None else None,
                 risk_file=self._risk_file,
+                agent_id=f"system{suffix}",
             )
-            self.monitor = HealthMonitor(bus)
+            self.monitor = HealthMonitor(bus, agent_id=f"health-monitor{suffix}")
             for agent in [*self.agents.values(), self.system]:
                 if agent is not self.data:
                     self.monitor.watch(agent)
@@ -323,7 +329,45 @@ class TradingNode:
         if self.monitor is not None:
             await self.monitor.start()
         if self.data is not None:
+            await self._await_remote_agents()
             await self.data.start()
+
+    async def _await_remote_agents(self, timeout_s: float = 30.0) -> None:
+        """Before the first bar, wait for a heartbeat of every agent run elsewhere: an agent
+        that is not subscribed yet would miss the bars and the orders (Redis groups start at
+        the newest entry).
+
+        Raises:
+            RuntimeConfigurationError: an agent sent no heartbeat within `timeout_s`.
+        """
+        expected = {self.agent_id_of(name) for name in self.remote if name != "data"}
+        if not expected:
+            return
+        seen: set[str] = set()
+        arrived = asyncio.Event()
+
+        async def on_heartbeat(envelope: Envelope) -> None:
+            beat = envelope.payload
+            if isinstance(beat, AgentHeartbeat) and beat.agent_id in expected:
+                seen.add(beat.agent_id)
+                if seen >= expected:
+                    arrived.set()
+
+        subscription = await self.bus.subscribe(AgentHeartbeat, on_heartbeat)
+        try:
+            await asyncio.wait_for(arrived.wait(), timeout_s)
+        except TimeoutError:
+            missing = ", ".join(sorted(expected - seen))
+            raise RuntimeConfigurationError(
+                f"no heartbeat from {missing} within {timeout_s:.0f} s: start them first "
+                f"(`orchestrade agent run NAME --bus ... --bot-id {self.bot_id}`)"
+            ) from None
+        finally:
+            await subscription.close()
+
+    def agent_id_of(self, name: str) -> str:
+        """The bus identity of the agent called `name` in this node's bot."""
+        return f"strategy-{self.bot_id}" if name == "strategy" else name
 
     async def run(self, *, on_status: Callable[[NodeStatus], None] | None = None) -> bool:
         """Start, run until the data ends (or until `request_stop`), stop; True when the data
