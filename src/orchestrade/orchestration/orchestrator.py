@@ -37,6 +37,7 @@ from orchestrade.domain import (
 from orchestrade.orchestration.order_planning import OrderPlanner
 from orchestrade.orchestration.rules import Action, RuleEngine, RuleOutcome, StopScope
 from orchestrade.portfolio import Ledger
+from orchestrade.storage import BotRepository
 
 log = logging.getLogger(__name__)
 notify_log = logging.getLogger("orchestrade.notify")
@@ -52,6 +53,7 @@ class Orchestrator(Agent):
         planners: Mapping[BotId, OrderPlanner],
         rules: RuleEngine,
         *,
+        bots: BotRepository | None = None,
         agent_id: str = "orchestrator",
         heartbeat_interval_s: float = 1.0,
     ) -> None:
@@ -59,6 +61,7 @@ class Orchestrator(Agent):
         self.ledger = ledger
         self.planners = dict(planners)
         self.rules = rules
+        self.bots = bots
         self.states: dict[BotId, BotState] = {bot: BotState.RUNNING for bot in self.planners}
         self.decisions: Counter[str] = Counter()
 
@@ -105,11 +108,14 @@ class Orchestrator(Agent):
         if previous is state:
             return
         self.states[bot_id] = state
+        now = self._clock()
+        if self.bots is not None and self.bots.get(bot_id) is not None:
+            self.bots.set_state(bot_id, state, at=now)
         if state is not BotState.RUNNING:
             planner = self.planners[bot_id]
             for symbol in list(planner.pending_symbols()):
                 planner.discard(symbol)
-        await self.publish(BotStateChanged(bot_id, self._clock(), previous, state, reason))
+        await self.publish(BotStateChanged(bot_id, now, previous, state, reason))
 
     async def on_signal(self, envelope: Envelope) -> None:
         event = envelope.payload

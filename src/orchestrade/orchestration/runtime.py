@@ -53,7 +53,9 @@ from orchestrade.brokers.paper import PaperBroker, PaperSettings
 from orchestrade.bus import Bus, InMemoryBus
 from orchestrade.domain import (
     AgentHeartbeat,
+    Bot,
     BotId,
+    BotState,
     Envelope,
     Instrument,
     InstrumentKind,
@@ -63,6 +65,7 @@ from orchestrade.domain import (
 )
 from orchestrade.execution.oms import OrderManager
 from orchestrade.execution.reconciliation import NEVER_SENT_REASON, ReconciliationReport
+from orchestrade.execution.resilience import ResilientBroker
 from orchestrade.orchestration.errors import RuntimeConfigurationError
 from orchestrade.orchestration.health import HealthMonitor
 from orchestrade.orchestration.orchestrator import Orchestrator
@@ -72,7 +75,7 @@ from orchestrade.orchestration.rules import RuleEngine, rule_parameters
 from orchestrade.portfolio import Ledger
 from orchestrade.risk import KrxPriceLimitCheck, RiskEngine, StopSettings
 from orchestrade.settings import RulesSettings
-from orchestrade.storage import SqlOrderJournal, Store, open_store
+from orchestrade.storage import BotRepository, SqlOrderJournal, Store, open_store
 from orchestrade.strategies import StrategySpec
 from orchestrade.strategies.streaming import compile_streaming
 
@@ -220,6 +223,7 @@ class TradingNode:
         self.portfolio: PortfolioAgent | None = None
         self.reconciliation: ReconciliationReport | None = None
         self.monitor: HealthMonitor | None = None
+        self.bots: BotRepository | None = None
         self.system: SystemAgent | None = None
         self._supervise = supervise
         self._risk_file = risk_file
@@ -261,7 +265,10 @@ class TradingNode:
                 currency=self.currency,
                 clock=self.clock,
             )
-            self.oms = OrderManager(self.broker, journal, clock=self.clock)
+            # Every OMS call to the broker goes through the retry policies and the circuit
+            # breaker (submits may be retried: brokers are idempotent on client order ids).
+            self.oms = OrderManager(ResilientBroker(self.broker), journal, clock=self.clock)
+            self._save_bot(self.store)
             self.agents["execution"] = ExecutionAgent(
                 bus,
                 self.oms,
@@ -275,7 +282,7 @@ class TradingNode:
         if "orchestrator" in wanted:
             planner = OrderPlanner(bot, config, self.symbols, self.new_ledger(track_days=True))
             self.agents["orchestrator"] = Orchestrator(
-                bus, planner.ledger, {bot: planner}, self._rules
+                bus, planner.ledger, {bot: planner}, self._rules, bots=self.bots
             )
         if "risk" in wanted:
             markets = self.backtest.bars.markets
@@ -309,6 +316,24 @@ class TradingNode:
             for agent in [*self.agents.values(), self.system]:
                 if agent is not self.data:
                     self.monitor.watch(agent)
+
+    def _save_bot(self, store: Store) -> None:
+        """Record the bot (strategy, parameters, symbols, state) unless it is known."""
+        bots = BotRepository(store)
+        if bots.get(self.bot_id) is None:
+            bots.save(
+                Bot(
+                    bot_id=self.bot_id,
+                    name=f"{self._spec.name} ({self.mode})",
+                    strategy=self._spec.to_dict(),
+                    params=self.params,
+                    symbols=tuple(self.symbols),
+                    allocation=Decimal(1),
+                    state=BotState.RUNNING,
+                    created_at=datetime.now(UTC),
+                )
+            )
+        self.bots = bots
 
     # -- running ---------------------------------------------------------------------------
 
