@@ -595,13 +595,24 @@ def _runner(engine: str) -> Callable[[Panel], PeerRun]:
 
 
 def _peak_rss_mb() -> float:
-    """This process's peak resident set size (Linux reports ru_maxrss in KiB) since the
-    last `_reset_peak_rss`."""
+    """This process's peak resident set size in MB since the last `_reset_peak_rss`.
+
+    Linux: ``VmHWM`` of /proc/self/status. Not ``ru_maxrss``: in a child process that also
+    counts the parent's resident set at the fork (the kernel carries it over the exec), so
+    every worker's figure would be at least the parent's. Elsewhere: ``ru_maxrss`` (KiB).
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def _rss_mb() -> float:
-    """This process's resident set size now."""
+    """This process's resident set size now, in MB."""
     try:
         with open("/proc/self/statm") as statm:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -611,7 +622,7 @@ def _rss_mb() -> float:
 
 def _reset_peak_rss() -> float:
     """Reset the peak resident set size to the current one (Linux: writing 5 to
-    /proc/self/clear_refs, which ru_maxrss follows) and return it, in MB. Where that is not
+    /proc/self/clear_refs resets ``VmHWM``) and return it, in MB. Where that is not
     possible the peak keeps what came before (here: reading the arrays)."""
     try:
         with open("/proc/self/clear_refs", "w") as clear_refs:

@@ -15,6 +15,10 @@ XREADGROUP reads, decoding and XACK. Two publishing patterns:
 The Redis rows need a server at ``ORCHESTRADE_BENCH_REDIS_URL`` (default
 ``redis://127.0.0.1:6379/0``); they are skipped when none answers. Keys go under a unique
 prefix and are deleted afterwards.
+
+Besides the wall-clock rate, each row gives the CPU time of this process per message (the
+Redis server's own time not included): on a shared machine it varies much less than the
+wall clock, so compare runs by it.
 """
 
 from __future__ import annotations
@@ -34,30 +38,37 @@ PUBLISHERS = 64
 
 
 def main() -> None:
-    """Print one row per bus and publishing pattern: messages, seconds, messages/s."""
+    """Print one row per bus and publishing pattern: messages, seconds, messages/s, and CPU
+    microseconds per message."""
     rows = [
         ("in-process", 1, 100_000, asyncio.run(_run_memory(100_000, 1))),
         ("in-process", PUBLISHERS, 100_000, asyncio.run(_run_memory(100_000, PUBLISHERS))),
     ]
     skipped = False
     for publishers, count in ((1, 20_000), (PUBLISHERS, 50_000)):
-        seconds = asyncio.run(_run_redis(count, publishers))
-        if seconds is None:
+        timing = asyncio.run(_run_redis(count, publishers))
+        if timing is None:
             skipped = True
             break
-        rows.append(("redis", publishers, count, seconds))
-    print(f"{'bus':<12} {'publishers':>10} {'messages':>9} {'seconds':>8} {'messages/s':>11}")
-    for name, publishers, count, seconds in rows:
-        print(f"{name:<12} {publishers:>10} {count:>9,} {seconds:>8.3f} {count / seconds:>11,.0f}")
+        rows.append(("redis", publishers, count, timing))
+    print(
+        f"{'bus':<12} {'publishers':>10} {'messages':>9} {'seconds':>8} {'messages/s':>11} "
+        f"{'cpu us/msg':>10}"
+    )
+    for name, publishers, count, (seconds, cpu_seconds) in rows:
+        print(
+            f"{name:<12} {publishers:>10} {count:>9,} {seconds:>8.3f} {count / seconds:>11,.0f} "
+            f"{cpu_seconds / count * 1e6:>10.1f}"
+        )
     if skipped:
         print(f"(Redis rows skipped: no server at {REDIS_URL})")
 
 
-async def _run_memory(count: int, publishers: int) -> float:
+async def _run_memory(count: int, publishers: int) -> tuple[float, float]:
     return await _measure(InMemoryBus(clock=lambda: T0), count, publishers)
 
 
-async def _run_redis(count: int, publishers: int) -> float | None:
+async def _run_redis(count: int, publishers: int) -> tuple[float, float] | None:
     from redis.asyncio import Redis
     from redis.exceptions import ConnectionError as RedisConnectionError
 
@@ -80,7 +91,8 @@ async def _run_redis(count: int, publishers: int) -> float | None:
         await client.aclose()
 
 
-async def _measure(bus: Bus, count: int, publishers: int) -> float:
+async def _measure(bus: Bus, count: int, publishers: int) -> tuple[float, float]:
+    """Wall-clock and process CPU seconds from the first publish to the last handler call."""
     done = asyncio.Event()
     received = 0
 
@@ -98,12 +110,12 @@ async def _measure(bus: Bus, count: int, publishers: int) -> float:
     await bus.start()
     messages = [AgentHeartbeat(AgentId("bench"), T0, sequence) for sequence in range(count)]
     shares = [messages[i::publishers] for i in range(publishers)]
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     await asyncio.gather(*(publish(share) for share in shares))
     await done.wait()
-    seconds = time.perf_counter() - started
+    timing = time.perf_counter() - started, time.process_time() - cpu_started
     await bus.stop()
-    return seconds
+    return timing
 
 
 if __name__ == "__main__":

@@ -112,8 +112,9 @@ def _worker(scale: int, record: str, repeats: int) -> dict[str, Any]:
     trades = len(result.trades)
     del result
     warm = [
-        _timed(lambda: simulate(panel, signals, config, record=record))[0] for _ in range(repeats)
-    ]  # type: ignore[arg-type]
+        _timed(lambda: simulate(panel, signals, config, record=record))[0]  # type: ignore[arg-type]
+        for _ in range(repeats)
+    ]
     return {
         "import_s": import_s,
         "signals_s": signals_s,
@@ -184,7 +185,15 @@ def _timed(run: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def _peak_rss_mb() -> float:
-    """Peak resident set size of this process (Linux reports ru_maxrss in KiB)."""
+    """Peak resident set size of this process in MB: ``VmHWM`` on Linux (``ru_maxrss`` of a
+    child process also counts its parent's resident set at the fork), else ``ru_maxrss``."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 

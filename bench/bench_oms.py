@@ -8,8 +8,13 @@ before the OMS applies it. This benchmark drives N market orders through `OrderM
 32 symbols, the way the execution agent does (`oms.order` first, then `oms.submit`), and
 prints microseconds per order; then each journal call on its own.
 
-Run: `python bench/bench_oms.py [--orders N] [--db URL]` (`--db` adds a run on that
-database, e.g. an empty PostgreSQL one; the SQLite file run always happens).
+Round trips report the median, mean and p99 wall time and the mean CPU time: on a shared
+machine the median is the steady cost, the mean adds WAL checkpoints (the only fsyncs with
+synchronous=NORMAL) and preemption.
+
+Run: `python bench/bench_oms.py [--orders N] [--calls N] [--db URL]` (`--db` adds runs with
+the journal on that database, which must be empty, e.g. a fresh PostgreSQL one; the SQLite
+file runs always happen).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -70,9 +76,11 @@ def bar(symbol: Symbol, day: int) -> Bar:
     )
 
 
-def market_order(number: int, symbol: Symbol, side: Side, at: datetime) -> Order:
+def market_order(
+    number: int, symbol: Symbol, side: Side, at: datetime, *, prefix: str = "bench"
+) -> Order:
     return Order(
-        order_id=OrderId(f"bench-{number}"),
+        order_id=OrderId(f"{prefix}-{number}"),
         symbol=symbol,
         side=side,
         order_type=OrderType.MARKET,
@@ -82,8 +90,20 @@ def market_order(number: int, symbol: Symbol, side: Side, at: datetime) -> Order
     )
 
 
-async def round_trips(url: str, paper: Path, orders: int) -> tuple[float, float, float]:
-    """(microseconds per order round trip, per bar without an order, whole loop per order).
+@dataclass(frozen=True, slots=True)
+class RoundTrips:
+    """Microseconds per order round trip (wall: median, mean, p99; CPU: mean) and per bar
+    that changes no order (mean wall)."""
+
+    median: float
+    mean: float
+    p99: float
+    cpu: float
+    bar: float
+
+
+async def round_trips(url: str, paper: Path, orders: int) -> RoundTrips:
+    """Time `orders` round trips, one per bar, over the 32 symbols.
 
     A round trip is `oms.order` (the execution agent's replay check) then `oms.submit` of a
     market order while its bar is open: it returns with the order FILLED and journaled.
@@ -94,8 +114,8 @@ async def round_trips(url: str, paper: Path, orders: int) -> tuple[float, float,
         broker = PaperBroker.open(paper, PaperSettings(), cash=Decimal(10) ** 12, clock=clock)
         oms = OrderManager(broker, journal, clock=clock)
         await oms.start()
-        submit_s = 0.0
-        started = time.perf_counter()
+        walls: list[float] = []
+        cpu_s = 0.0
         for number in range(orders):
             symbol = SYMBOLS[number % len(SYMBOLS)]
             day = number // len(SYMBOLS)
@@ -103,14 +123,14 @@ async def round_trips(url: str, paper: Path, orders: int) -> tuple[float, float,
             clock.now = today.start
             await broker.begin_bar(today)
             order = market_order(number, symbol, Side.BUY if day % 2 == 0 else Side.SELL, clock())
-            before = time.perf_counter()
+            cpu, wall = time.process_time(), time.perf_counter()
             if oms.order(order.order_id) is None:
                 done = await oms.submit(order)
-            submit_s += time.perf_counter() - before
+            walls.append(time.perf_counter() - wall)
+            cpu_s += time.process_time() - cpu
             await broker.trade_bar(today)
             if done.status is not OrderStatus.FILLED:
                 raise SystemExit(f"{order.order_id} ended {done.status.value}, not filled")
-        loop_s = time.perf_counter() - started
         # The same number of bars again, later, with no order: the broker's bar cost alone.
         bars_started = time.perf_counter()
         for number in range(orders):
@@ -124,7 +144,14 @@ async def round_trips(url: str, paper: Path, orders: int) -> tuple[float, float,
         broker.close()
     if recorded != orders:
         raise SystemExit(f"{recorded} fills journaled for {orders} orders")
-    return submit_s / orders * 1e6, bars_s / orders * 1e6, loop_s / orders * 1e6
+    walls.sort()
+    return RoundTrips(
+        median=statistics.median(walls) * 1e6,
+        mean=statistics.fmean(walls) * 1e6,
+        p99=walls[int(len(walls) * 0.99)] * 1e6,
+        cpu=cpu_s / orders * 1e6,
+        bar=bars_s / orders * 1e6,
+    )
 
 
 def journal_calls(url: str, calls: int) -> dict[str, float]:
@@ -140,7 +167,7 @@ def journal_calls(url: str, calls: int) -> dict[str, float]:
     with open_store(url) as store:
         journal = SqlOrderJournal(store)
         for number in range(calls):
-            order = market_order(number, SYMBOLS[number % 32], Side.BUY, at)
+            order = market_order(number, SYMBOLS[number % 32], Side.BUY, at, prefix="calls")
             sent = order.with_status(OrderStatus.SUBMITTED)
             accepted = sent.with_status(OrderStatus.ACCEPTED)
             fill = Fill(
@@ -177,11 +204,14 @@ def main() -> None:
         asyncio.run(round_trips(f"sqlite:///{warm / 'journal.db'}", warm / "paper.db", 64))
         for index, (url, label) in enumerate(targets):
             paper = Path(folder) / f"paper-{index}.db"
-            submit_us, bar_us, loop_us = asyncio.run(round_trips(url, paper, arguments.orders))
+            trips = asyncio.run(round_trips(url, paper, arguments.orders))
             print(f"journal on {label}, paper broker on a SQLite file, {arguments.orders} orders")
-            print(f"  order round trip (submit -> FILLED journaled) {submit_us:9.1f} us/order")
-            print(f"  bar without an order (begin + trade)           {bar_us:9.1f} us/bar")
-            print(f"  whole loop (bar + order)                       {loop_us:9.1f} us/order")
+            print(
+                f"  order round trip (submit -> FILLED journaled), us/order: "
+                f"median {trips.median:.1f}  mean {trips.mean:.1f}  p99 {trips.p99:.1f}  "
+                f"CPU {trips.cpu:.1f}"
+            )
+            print(f"  bar that changes no order (begin + trade), us/bar: {trips.bar:.1f}")
         for url, label in targets:
             calls_url = url.replace("journal.db", "calls.db")
             print(f"journal calls on {label} (median of {arguments.calls})")

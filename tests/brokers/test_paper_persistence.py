@@ -14,9 +14,11 @@ from orchestrade.brokers.paper import (
     PaperAccountMismatchError,
     PaperBroker,
     PaperSettings,
+    PaperStoreError,
     SymbolRules,
 )
-from orchestrade.domain import Fill, Market, OrderId, Symbol, TimeInForce
+from orchestrade.brokers.paper.store import Changes, OrderRecord, PaperStore
+from orchestrade.domain import Fill, FillId, Market, OrderId, OrderStatus, Symbol, TimeInForce
 
 from .conftest import PaperFactory
 
@@ -160,3 +162,38 @@ def test_the_state_file_is_separate_and_in_wal_mode(
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
     assert mode == "wal"
     assert {"paper_account", "paper_orders", "paper_fills", "paper_markets"} <= tables
+
+
+def test_a_write_that_fails_keeps_nothing_of_the_call_and_the_file_stays_usable(
+    paper_path: Path,
+) -> None:
+    store = PaperStore.open(paper_path)
+    try:
+        accepted = (
+            buy("b1", 10).with_status(OrderStatus.SUBMITTED).with_status(OrderStatus.ACCEPTED)
+        )
+        fill = Fill(
+            fill_id=FillId("b1-1"),
+            order_id=accepted.order_id,
+            symbol=accepted.symbol,
+            side=accepted.side,
+            quantity=D(4),
+            price=D(100),
+            filled_at=accepted.created_at,
+        )
+        partly = accepted.with_fill(fill)
+        store.write(Changes(orders={partly.order_id: OrderRecord(partly, 1, 1)}, fills=[fill]))
+        cancelled = partly.with_status(OrderStatus.CANCELLED)
+
+        # The same fill id again breaks the file's unique key: the order's change in the
+        # same transaction must not be kept either.
+        with pytest.raises(PaperStoreError, match="not written: UNIQUE constraint failed"):
+            store.write(
+                Changes(orders={partly.order_id: OrderRecord(cancelled, 1, 1)}, fills=[fill])
+            )
+
+        assert [record.order for record in store.load().orders] == [partly]
+        store.write(Changes(orders={partly.order_id: OrderRecord(cancelled, 1, 1)}))
+        assert [record.order for record in store.load().orders] == [cancelled]
+    finally:
+        store.close()

@@ -11,6 +11,7 @@ from fakes import T0, FakeClock, InMemoryOrderJournal, ScriptedBroker, buy, sell
 from orchestrade.domain import (
     BotId,
     FillId,
+    Order,
     OrderCancelled,
     OrderFilled,
     OrderId,
@@ -416,3 +417,37 @@ async def test_a_failing_listener_does_not_stop_the_others(
     assert late.kinds() == ["OrderSubmitted"]
     assert "listener" in caplog.text
     assert isinstance(recorder.events[0], OrderSubmitted)
+
+
+class CountingJournal(InMemoryOrderJournal):
+    """Counts `get_order` calls (each one is a database read in the SQL journal)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lookups = 0
+
+    def get_order(self, order_id: OrderId) -> Order | None:
+        self.lookups += 1
+        return super().get_order(order_id)
+
+
+async def test_an_id_the_journal_lacks_is_looked_up_once_until_it_is_recorded() -> None:
+    journal = CountingJournal()
+    oms, broker, _, _ = await started(ScriptedBroker(), journal)  # a broker that never reads it
+    lookups = journal.lookups
+
+    # The execution agent's replay check, then the submit: one read of the journal.
+    assert oms.order(OrderId("o1")) is None
+    submitted = await oms.submit(buy("o1"))
+    assert oms.order(OrderId("o1")) == submitted
+    assert journal.lookups == lookups + 1
+
+    # Reconciliation writes the journal itself (here: adopts an order only the broker
+    # has), so what the OMS learnt was absent is asked again afterwards.
+    assert oms.order(OrderId("ghost")) is None
+    broker.orders[OrderId("ghost")] = buy("ghost").with_status(S.SUBMITTED).with_status(S.ACCEPTED)
+    await oms.reconcile()
+
+    adopted = oms.order(OrderId("ghost"))
+    assert adopted is not None
+    assert adopted.status is S.ACCEPTED

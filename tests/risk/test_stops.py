@@ -43,6 +43,7 @@ from orchestrade.risk import (
     protective_orders,
     protective_prices,
 )
+from orchestrade.strategies.arrays import SignalArrays
 
 UPPER, TICKS = tick_bands()
 T0 = datetime(2024, 1, 2, 0, 0, tzinfo=UTC)
@@ -332,8 +333,6 @@ def one_symbol(open_, high, low, close):
 
 
 def entry_signal(panel):
-    from orchestrade.strategies.arrays import SignalArrays
-
     shape = panel.close.shape
     entries = np.zeros(shape, dtype=bool)
     entries[0, 0] = True

@@ -28,6 +28,7 @@ from orchestrade.storage import (
     Store,
     open_store,
 )
+from orchestrade.storage.audit import fill_entry, order_entry
 from orchestrade.storage.orders import FILLS, ORDERS
 
 from .trading import T0, accepted, at, fill_of, limit_buy
@@ -269,3 +270,34 @@ def test_times_come_back_as_aware_utc(journal: SqlOrderJournal) -> None:
     assert stored.created_at.utcoffset() is not None
     assert journal.order_events(order.order_id)[0].at == T0
     assert stored.side is Side.BUY
+
+
+def test_its_audit_lines_are_exactly_the_audit_module_entries(
+    journal: SqlOrderJournal, store: Store
+) -> None:
+    # The journal builds its audit rows itself (the hot path); they must read back as the
+    # entries `order_entry` and `fill_entry` describe, payload included.
+    new = limit_buy(stop_price=None)
+    live = accepted(new)
+    fill = fill_of(live, "f-1", "4", "71000.25")
+    partly = live.with_fill(fill)
+    market = limit_buy("o-market", order_type=OrderType.MARKET, limit_price=None, bot_id=None)
+    market_fill = fill_of(accepted(market), "f-2", "10", "70500")
+    market_filled = accepted(market).with_fill(market_fill)
+    journal.record_order(new, at=at(0), reason="sized from signal")
+    journal.record_order(live, at=at(1))
+    journal.record_fill(fill, partly, at=at(2))
+    journal.record_order(market, at=at(3), reason="market")
+    journal.record_fill(market_fill, market_filled, at=at(4))
+
+    entries = [record.entry for record in AuditLog(store).query().records]
+
+    assert entries == [
+        order_entry(new, at=at(0), reason="sized from signal"),
+        order_entry(live, at=at(1)),
+        fill_entry(fill, partly, at=at(2)),
+        order_entry(market, at=at(3), reason="market"),
+        fill_entry(market_fill, market_filled, at=at(4)),
+    ]
+    # A market order has no limit: its line's price is the average fill price, or none.
+    assert (entries[3].price, entries[4].price) == (None, Decimal(70500))

@@ -10,10 +10,13 @@ limits).
 Re-asking for an order the OMS already has (a replay restarted after a crash regenerates
 the same decisions under the same client order ids) sends nothing; the recorded fills of
 that order are published again, so that every ledger rebuilt from the bus ends where it
-was before the crash. One exception: an order that reconciliation found journaled but never
-received by the broker (the process died between the two) was marked, not resent blindly;
-when the regenerated decision asks for it again, it is sent once under the derived id
-``<id>-resent`` (deliberately: the broker is known not to have it).
+was before the crash. With a simulated market each recorded fill is published when the
+replay reaches the bar and phase in which the market first emitted it (`fill_replay`), so
+the agents see the restarted run exactly as they saw the first. One exception: an order
+that reconciliation found journaled but never received by the broker (the process died
+between the two) was marked, not resent blindly; when the regenerated decision asks for it
+again, it is sent once under the derived id ``<id>-resent`` (deliberately: the broker is
+known not to have it).
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from orchestrade.agents.base import Agent
+from orchestrade.agents.fill_replay import FillReplay, FillTiming, Phase
 from orchestrade.bus import Bus
 from orchestrade.domain import (
     Bar,
@@ -32,6 +36,8 @@ from orchestrade.domain import (
     BarsOpened,
     CancelOrder,
     Envelope,
+    Fill,
+    FillId,
     Order,
     OrderFilled,
     OrderId,
@@ -54,7 +60,14 @@ class SimulatedMarket(Protocol):
 
 
 class ExecutionAgent(Agent):
-    """Routes order commands through `oms`; drives `market` when the broker is simulated."""
+    """Routes order commands through `oms`; drives `market` when the broker is simulated.
+
+    Args:
+        market: the simulated market (paper broker in replay), or None.
+        never_sent: whether the journal marked an order as never received by the broker.
+        fill_timing: where `market` fills resting market orders ("next_open" or "close"),
+            to republish recorded fills at the right moment (see the module docstring).
+    """
 
     def __init__(
         self,
@@ -63,6 +76,7 @@ class ExecutionAgent(Agent):
         *,
         market: SimulatedMarket | None = None,
         never_sent: Callable[[OrderId], bool] = lambda _order_id: False,
+        fill_timing: FillTiming = "next_open",
         agent_id: str = "execution",
         heartbeat_interval_s: float = 1.0,
     ) -> None:
@@ -70,6 +84,8 @@ class ExecutionAgent(Agent):
         self.oms = oms
         self.market = market
         self._never_sent = never_sent
+        self._replay = FillReplay(fill_timing=fill_timing) if market is not None else None
+        self._ranks: dict[FillId, int] | None = None
         self.outcomes: Counter[str] = Counter()
         oms.subscribe(self._forward)
 
@@ -88,8 +104,11 @@ class ExecutionAgent(Agent):
         recorded = self.oms.order(order.order_id)
         if recorded is not None:
             self.outcomes["replayed"] += 1
-            for fill in self.oms.fills(order.order_id):
-                await self.publish(OrderFilled(recorded, fill))
+            fills = list(self.oms.fills(order.order_id))
+            if self._replay is not None and fills:
+                await self._republish(self._replay.schedule(recorded, fills, self._rank))
+            else:
+                await self._republish([(recorded, fill) for fill in fills])
             return
         try:
             await self.oms.submit(order)
@@ -133,6 +152,8 @@ class ExecutionAgent(Agent):
         assert self.market is not None
         for bar in event.bars:
             await self.market.begin_bar(bar)
+            if self._replay is not None:
+                await self._republish(self._replay.reach(bar.symbol, bar.start, Phase.OPEN))
 
     async def on_bars_closed(self, envelope: Envelope) -> None:
         event = envelope.payload
@@ -140,6 +161,22 @@ class ExecutionAgent(Agent):
         assert self.market is not None
         for bar in event.bars:
             await self.market.trade_bar(bar)
+            if self._replay is not None:
+                await self._republish(self._replay.reach(bar.symbol, bar.start, Phase.CLOSE))
+
+    async def _republish(self, fills: Sequence[tuple[Order, Fill]]) -> None:
+        for order, fill in fills:
+            self.outcomes["fills_republished"] += 1
+            await self.publish(OrderFilled(order, fill))
+
+    def _rank(self, fill: Fill) -> int:
+        """`fill`'s place among the journal's fills (they were recorded as emitted)."""
+        if self._ranks is None:
+            self._ranks = {known.fill_id: i for i, known in enumerate(self.oms.fills())}
+        rank = self._ranks.get(fill.fill_id)
+        if rank is None:
+            rank = self._ranks[fill.fill_id] = len(self._ranks)
+        return rank
 
     async def _forward(self, event: OmsEvent) -> None:
         await self.publish(event)

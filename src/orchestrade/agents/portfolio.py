@@ -48,12 +48,16 @@ class Trade:
 class _OpenTrade:
     symbol: Symbol
     entry_time: datetime
-    entry_price: Decimal
     quantity: Decimal = ZERO
     entry_value: Decimal = ZERO
     exit_value: Decimal = ZERO
     exit_quantity: Decimal = ZERO
     costs: Decimal = ZERO
+
+    @property
+    def entry_price(self) -> Decimal:
+        """The average price of the buys (one fill's price for an entry filled at once)."""
+        return self.entry_value / self.quantity
 
 
 @dataclass(slots=True)
@@ -80,7 +84,7 @@ class PortfolioAgent(Agent):
         self.trades: list[Trade] = []
         self.fills: list[tuple[str, Fill]] = []
         self.curves: dict[str, EquityCurve] = {name: EquityCurve() for name in ledger.accounts}
-        self._open: dict[str, _OpenTrade] = {}
+        self._open: dict[tuple[str, Symbol], _OpenTrade] = {}  # by account and symbol
         self._bar_time: dict[Symbol, datetime] = {}
 
     async def on_start(self) -> None:
@@ -123,12 +127,13 @@ class PortfolioAgent(Agent):
 
     def _record_trade(self, account_id: str, fill: Fill, after: Decimal) -> None:
         costs = fill.fee + fill.tax
-        open_trade = self._open.get(account_id)
+        key = (account_id, fill.symbol)
+        open_trade = self._open.get(key)
         at = self._bar_time.get(fill.symbol, fill.filled_at)
         if fill.side is Side.BUY:
             if open_trade is None:
-                open_trade = _OpenTrade(fill.symbol, at, fill.price)
-                self._open[account_id] = open_trade
+                open_trade = _OpenTrade(fill.symbol, at)
+                self._open[key] = open_trade
             open_trade.quantity += fill.quantity
             open_trade.entry_value += fill.gross_value
             open_trade.costs += costs
@@ -139,7 +144,7 @@ class PortfolioAgent(Agent):
         open_trade.exit_quantity += fill.quantity
         open_trade.costs += costs
         if after <= 0:
-            del self._open[account_id]
+            del self._open[key]
             self.trades.append(
                 Trade(
                     account_id=account_id,
@@ -154,6 +159,7 @@ class PortfolioAgent(Agent):
                 )
             )
 
-    def open_trades(self) -> dict[str, _OpenTrade]:
-        """Positions still open, by account (valued at the last close in summaries)."""
+    def open_trades(self) -> dict[tuple[str, Symbol], _OpenTrade]:
+        """Positions still open, by account and symbol (valued at the last close in
+        summaries)."""
         return dict(self._open)

@@ -22,8 +22,12 @@ and the amount of code typed. Hence: every order goes through one execution bloc
 *basic* run (no stops, no limit/stop entries, no tick grid, no price band, no
 participation cap) passes `None` as the tick bounds `up`, so numba prunes those branches
 and compiles a smaller specialisation. Chained `==` tests stand for `in (...)`, which
-would compile a tuple-contains overload. Inlining `_bar` into the drivers
-(`inline="always"`) was tried: it triples the compile time.
+would compile a tuple-contains overload; for the same reason `min`, `max` and `int` of
+floats are written out (`b if b < a else a` is `min(a, b)`, NaN included, and
+`np.int64(x)` is `int(x)`): the builtins compile one overload each (five of them cost
+about 0.2 s of a cold start). Inlining `_bar` into the drivers
+(`inline="always"`) was tried: it triples the compile time; inlining `entry_quantity`
+into `_bar` gains nothing.
 """
 
 from __future__ import annotations
@@ -465,7 +469,8 @@ def _bar(
     highest = st[s, S_HIGHEST]
     cash = acc[a, A_CASH]
     fill_close = params[P_FILL_CLOSE] > 0.0
-    tick_kind = int(sp[s, SP_TICK_KIND])
+    # np.int64(x), not int(x): `int` of a float compiles a separate overload (cold start).
+    tick_kind: int = np.int64(sp[s, SP_TICK_KIND])  # type: ignore[assignment]
     tick_size = sp[s, SP_TICK_SIZE]
     lot = sp[s, SP_LOT]
     # `round_to_tick` gets a runtime bool, never a literal True/False: a literal would
@@ -524,11 +529,12 @@ def _bar(
                     )
                 if o <= stop_level or (lo <= stop_level and o < target):
                     action = -1
-                    raw = min(o, stop_level)
+                    raw = stop_level if stop_level < o else o
                     reason = stop_reason
                 elif o >= target or h >= target:
                     action = -1
-                    raw = max(round_to_tick(o, not upward, tick_kind, tick_size, up, tk), target)
+                    raw = round_to_tick(o, not upward, tick_kind, tick_size, up, tk)
+                    raw = target if target > raw else raw
                     raw = target if o < target else raw
                     slip = False
                     reason = F_TAKE_PROFIT
@@ -543,12 +549,13 @@ def _bar(
                     )
                     if is_limit and lo <= level:
                         action = 1
-                        raw = min(round_to_tick(o, is_limit, tick_kind, tick_size, up, tk), level)
+                        raw = round_to_tick(o, is_limit, tick_kind, tick_size, up, tk)
+                        raw = level if level < raw else raw
                         slip = False
                         reason = F_ENTRY_LIMIT
                     elif not is_limit and h >= level:
                         action = 1
-                        raw = max(o, level)
+                        raw = level if level > o else o
                         reason = F_ENTRY_STOP
                     else:
                         counts[C_REFUSALS + R_NOT_TRIGGERED] += 1
@@ -595,7 +602,8 @@ def _bar(
             price = raw
             if slip:
                 move = raw * params[P_SLIP_BPS] * 1e-4 + params[P_SLIP_RANGE] * (h - lo)
-                price = max(raw + action * move, 0.0)
+                price = raw + action * move
+                price = 0.0 if price < 0.0 else price
                 if up is not None:
                     price = round_to_tick(price, buy, tick_kind, tick_size, up, tk)
             quantity = 0.0
@@ -619,15 +627,18 @@ def _bar(
             if outside:
                 counts[C_REFUSALS + R_PRICE_LIMIT] += 1
             elif action < 0:
-                quantity = min(pos, participation)
+                quantity = participation if participation < pos else pos
                 if quantity <= 0.0:
                     counts[C_REFUSALS + R_PARTICIPATION] += 1
             elif params[P_PORTFOLIO] > 0.0 and acc[a, A_OPEN] >= params[P_MAX_OPEN]:
                 counts[C_REFUSALS + R_MAX_OPEN] += 1
             else:
                 equity = acc[a, A_EQ_LAST]
+                budget = params[P_ALLOCATION] * equity
+                budget = budget if budget < cash else cash
+                method: int = np.int64(params[P_SIZING])  # type: ignore[assignment]
                 quantity = entry_quantity(
-                    int(params[P_SIZING]), price, min(cash, params[P_ALLOCATION] * equity),
+                    method, price, budget,
                     equity, params[P_COMMISSION], params[P_COMMISSION_MIN], lot,
                     params[P_QUANTITY], params[P_FRACTION], params[P_ANNUAL_VOL], st[s, S_PE_VOL],
                 )  # fmt: skip
@@ -654,11 +665,10 @@ def _bar(
                         quantity = 0.0
             if quantity > 0.0:
                 value = quantity * price
-                fee = (
-                    max(value * params[P_COMMISSION], params[P_COMMISSION_MIN])
-                    if value > 0.0
-                    else 0.0
-                )
+                fee = 0.0
+                if value > 0.0:
+                    fee = value * params[P_COMMISSION]
+                    fee = params[P_COMMISSION_MIN] if params[P_COMMISSION_MIN] > fee else fee
                 tax = value * sp[s, SP_SELL_TAX] if action < 0 else 0.0
                 i = counts[C_FILLS]
                 if i < fills.shape[1]:

@@ -120,9 +120,14 @@ def round_to_tick(
                     break
         units = candidate / tick
         nearest = np.floor(units + 0.5)
-        if abs(units - nearest) <= _GRID_TOLERANCE * max(1.0, abs(units)):
+        # max() written out (it would compile as a separate overload): max(1.0, x) is
+        # `x if x > 1.0 else 1.0`, max(x, 1.0) is `1.0 if x < 1.0 else x`.
+        scale = abs(units)
+        scale = scale if scale > 1.0 else 1.0
+        if abs(units - nearest) <= _GRID_TOLERANCE * scale:
             return float(nearest * tick)
         if not upward:
-            return float(max(np.floor(units), 1.0) * tick)
+            whole = np.floor(units)
+            return float((1.0 if whole < 1.0 else whole) * tick)
         candidate = np.ceil(units) * tick
     return candidate

@@ -170,18 +170,24 @@ def entry_quantity(
     if budget <= 0.0 or not price > 0.0:
         return 0.0
     value = budget
+    # `b if b < a else a` is min(a, b) and `b if b > a else a` max(a, b), NaN included:
+    # written out, they compile inline instead of as separate overloads (cold start).
     if method == _PERCENT_EQUITY:
-        value = min(fraction * equity, budget)
+        target = fraction * equity
+        value = budget if budget < target else target
     elif method == _VOLATILITY_TARGET:
         if np.isnan(volatility):
             return -1.0
         if volatility > 0.0:
-            value = min(annual_vol / volatility * equity, budget)
+            target = annual_vol / volatility * equity
+            value = budget if budget < target else target
     affordable = np.floor(value / (price * (1.0 + commission)) / lot) * lot
     if method == _FIXED_QTY:
         wanted = np.floor(quantity / lot + 1e-9) * lot
-        affordable = min(wanted, np.floor(budget / (price * (1.0 + commission)) / lot) * lot)
+        cap = np.floor(budget / (price * (1.0 + commission)) / lot) * lot
+        affordable = cap if cap < wanted else wanted
     if affordable > 0.0 and affordable * price * commission < commission_min:
         with_minimum = np.floor((budget - commission_min) / price / lot) * lot
-        affordable = min(affordable, max(with_minimum, 0.0))
-    return float(max(affordable, 0.0))
+        with_minimum = 0.0 if with_minimum < 0.0 else with_minimum
+        affordable = with_minimum if with_minimum < affordable else affordable
+    return 0.0 if affordable < 0.0 else affordable

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from orchestrade.domain import InvalidTransitionError, Order, OrderStatus, ValidationError
+from orchestrade.domain import (
+    InvalidTransitionError,
+    Order,
+    OrderStatus,
+    ValidationError,
+    can_transition,
+)
 
 FILL_DRIVEN_STATUSES = frozenset({OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED})
 """Statuses an order reaches only through fills."""
@@ -34,16 +40,19 @@ def adopt_view(current: Order, view: Order) -> Order | None:
         if broker_id != current.broker_order_id:
             return dataclasses.replace(current, broker_order_id=broker_id)
         return None
+    if not can_transition(current.status, status):
+        raise InvalidTransitionError(
+            f"order {current.order_id} cannot go from {current.status.value} to {status.value}"
+        )
     try:
-        moved = current.with_status(status)
+        # One new Order for status and broker id together (what `with_status` would build,
+        # then a second copy with the id): each Order costs a full validation.
+        return dataclasses.replace(current, status=status, broker_order_id=broker_id)
     except ValidationError as error:
         raise InvalidTransitionError(
             f"order {current.order_id} cannot become {status.value} with "
             f"{current.filled_quantity} of {current.quantity} filled: {error}"
         ) from error
-    if broker_id != moved.broker_order_id:
-        moved = dataclasses.replace(moved, broker_order_id=broker_id)
-    return moved
 
 
 def is_ending(status: OrderStatus) -> bool:

@@ -77,6 +77,9 @@ class OrderManager:
         self._clock = clock
         self._listeners: list[OmsListener] = []
         self._orders: dict[OrderId, Order] = {}
+        self._absent: set[OrderId] = set()
+        """Ids the journal did not have when asked: only this OMS writes the journal, so
+        they stay absent until it records them (a submit looks its id up twice)."""
         self._open: set[OrderId] = set()
         self._fill_ids: set[FillId] = set()
         self._positions: dict[Symbol, Position] = {}
@@ -252,6 +255,7 @@ class OrderManager:
     def _load(self) -> None:
         """Rebuild the in-memory state from the journal (after start or reconciliation)."""
         self._orders.clear()
+        self._absent.clear()
         self._open.clear()
         self._fill_ids.clear()
         self._positions.clear()
@@ -265,13 +269,16 @@ class OrderManager:
 
     def _lookup(self, order_id: OrderId) -> Order | None:
         order = self._orders.get(order_id)
-        if order is None:
+        if order is None and order_id not in self._absent:
             order = self._journal.get_order(order_id)
-            if order is not None:
+            if order is None:
+                self._absent.add(order_id)
+            else:
                 self._remember(order)
         return order
 
     def _remember(self, order: Order) -> None:
+        self._absent.discard(order.order_id)
         self._orders[order.order_id] = order
         if order.is_terminal:
             self._open.discard(order.order_id)

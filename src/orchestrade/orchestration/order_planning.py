@@ -184,18 +184,22 @@ class OrderPlanner:
         cash = float(state.cash)
         equity = float(self._ledger.equity(account_id))
         sizing = config.sizing
-        quantity = _ENTRY_QUANTITY(
-            _SIZING_CODES[sizing.method],
-            price,
-            min(cash, config.position_allocation * equity),
-            equity,
-            config.commission,
-            config.commission_min,
-            rules.lot,
-            _or_nan(sizing.quantity),
-            _or_nan(sizing.fraction),
-            _or_nan(sizing.annual_vol),
-            math.nan,
+        # float(): the kernel function's Python body may hand back a numpy scalar, whose
+        # repr is not a number (the order's Decimal quantity is built from the repr).
+        quantity = float(
+            _ENTRY_QUANTITY(
+                _SIZING_CODES[sizing.method],
+                price,
+                min(cash, config.position_allocation * equity),
+                equity,
+                config.commission,
+                config.commission_min,
+                rules.lot,
+                _or_nan(sizing.quantity),
+                _or_nan(sizing.fraction),
+                _or_nan(sizing.annual_vol),
+                math.nan,
+            )
         )
         if config.max_position_pct is not None:
             cap = float(np.floor(config.max_position_pct * equity / price / rules.lot) * rules.lot)

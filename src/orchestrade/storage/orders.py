@@ -22,6 +22,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 from sqlalchemy import Table, select
 from sqlalchemy.engine import Dialect, Row
 
@@ -40,7 +41,7 @@ from orchestrade.domain import (
     ValidationError,
 )
 from orchestrade.domain.validation import require_str, require_utc
-from orchestrade.storage.audit import AUDIT_EVENTS, AuditEntry, fill_entry, order_entry, to_row
+from orchestrade.storage.audit import AUDIT_EVENTS, FILL_KIND
 from orchestrade.storage.errors import OrderIdConflictError
 from orchestrade.storage.prepared import Prepared, insert_statement, select_statement
 from orchestrade.storage.store import Store
@@ -102,9 +103,7 @@ class SqlOrderJournal:
         sql = self._sql
         order_row = sql.upsert_order.parameters(_order_values(order, at))
         event_row = sql.append_event.parameters(_event_values(order, at, reason))
-        audit_row = sql.append_audit.parameters(
-            _audit_values(order_entry(order, at=at, reason=reason))
-        )
+        audit_row = sql.append_audit.parameters(_order_audit_values(order, at, reason))
         with self._store.driver_transaction() as cursor:
             cursor.execute(sql.upsert_order.sql, order_row)
             if cursor.fetchone() is None:
@@ -133,7 +132,7 @@ class SqlOrderJournal:
         fill_row = sql.insert_fill.parameters(_fill_values(fill, at))
         order_row = sql.upsert_order.parameters(_order_values(order, at))
         event_row = sql.append_event.parameters(_event_values(order, at, f"fill {fill.fill_id}"))
-        audit_row = sql.append_audit.parameters(_audit_values(fill_entry(fill, order, at=at)))
+        audit_row = sql.append_audit.parameters(_fill_audit_values(fill, order, at))
         with self._store.driver_transaction() as cursor:
             cursor.execute(sql.insert_fill.sql, fill_row)
             if cursor.fetchone() is None:
@@ -301,7 +300,7 @@ class _Statements:
                 returning="order_id",
             ),
             append_event=insert_statement(dialect, ORDER_EVENTS, _EVENT_COLUMNS),
-            append_audit=insert_statement(dialect, AUDIT_EVENTS, _AUDIT_COLUMNS),
+            append_audit=insert_statement(dialect, AUDIT_EVENTS, _AUDIT_COLUMNS, raw=("payload",)),
             insert_fill=insert_statement(
                 dialect, FILLS, _FILL_COLUMNS, conflict="fill_id", returning="id"
             ),
@@ -355,9 +354,49 @@ def _fill_values(fill: Fill, at: datetime) -> tuple[Any, ...]:
     )
 
 
-def _audit_values(entry: AuditEntry) -> list[Any]:
-    row = to_row(entry)
-    return [row[name] for name in _AUDIT_COLUMNS]
+def _order_audit_values(order: Order, at: datetime, reason: str) -> tuple[Any, ...]:
+    """The `_AUDIT_COLUMNS` of `audit.to_row(audit.order_entry(order, at=at, reason=reason))`,
+    built directly: the order is already validated, and msgspec encodes the payload in one
+    step (a tenth of `to_row` + `json.dumps`). A test holds the two equal."""
+    price = order.limit_price if order.limit_price is not None else order.average_fill_price
+    return (
+        at,
+        f"order.{order.status.value}",
+        order.bot_id,
+        order.symbol,
+        order.side.value,
+        order.quantity,
+        price,
+        reason,
+        _json({"order": order}),
+    )
+
+
+def _fill_audit_values(fill: Fill, order: Order, at: datetime) -> tuple[Any, ...]:
+    """The `_AUDIT_COLUMNS` of `audit.to_row(audit.fill_entry(fill, order, at=at))` (see
+    `_order_audit_values`)."""
+    reason = (
+        f"fill {fill.fill_id} of order {order.order_id}: "
+        f"{order.filled_quantity}/{order.quantity} filled, {order.status.value}"
+    )
+    return (
+        at,
+        FILL_KIND,
+        order.bot_id,
+        fill.symbol,
+        fill.side.value,
+        fill.quantity,
+        fill.price,
+        reason,
+        _json({"fill": fill, "order": order}),
+    )
+
+
+def _json(payload: dict[str, Any]) -> str:
+    return _ENCODER.encode(payload).decode()
+
+
+_ENCODER = msgspec.json.Encoder()
 
 
 def _order_from_values(values: Sequence[Any]) -> Order:

@@ -12,7 +12,7 @@ text, JSON), so rows written either way read back alike. Run them inside
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,11 +51,14 @@ def insert_statement(
     update: Sequence[str] = (),
     where: str = "",
     returning: str | None = None,
+    raw: Collection[str] = (),
 ) -> Prepared:
     """INSERT of `columns`, optionally ON CONFLICT (`conflict`) DO UPDATE SET `update`
     [WHERE `where`] or DO NOTHING, and RETURNING one column.
 
-    SQLite (3.35+) and PostgreSQL spell all of this the same way.
+    SQLite (3.35+) and PostgreSQL spell all of this the same way. Values of the `raw`
+    columns are passed to the driver unconverted (e.g. JSON already encoded as text, which
+    both drivers store into a JSON column as it is).
     """
     mark = _placeholder(dialect)
     names = ", ".join(f'"{name}"' for name in columns)
@@ -70,7 +73,7 @@ def insert_statement(
         sql += f' ON CONFLICT ("{conflict}") {action}'
     if returning is not None:
         sql += f' RETURNING "{returning}"'
-    return _prepared(dialect, table, sql, columns)
+    return _prepared(dialect, table, sql, columns, raw)
 
 
 def select_statement(
@@ -82,9 +85,13 @@ def select_statement(
     return _prepared(dialect, table, sql, (key,))
 
 
-def _prepared(dialect: Dialect, table: Table, sql: str, columns: Sequence[str]) -> Prepared:
+def _prepared(
+    dialect: Dialect, table: Table, sql: str, columns: Sequence[str], raw: Collection[str] = ()
+) -> Prepared:
     processors: list[tuple[int, Processor]] = []
     for position, name in enumerate(columns):
+        if name in raw:
+            continue
         process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
             processors.append((position, process))

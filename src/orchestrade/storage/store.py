@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -129,8 +129,7 @@ class Store:
         except self._errors as error:
             raise StoreError(f"database error ({self.url}): {error}") from error
 
-    @contextmanager
-    def driver_transaction(self) -> Iterator[Any]:
+    def driver_transaction(self) -> AbstractContextManager[Any]:
         """A transaction on the store's own DBAPI connection, for `prepared` statements:
         yields a DBAPI cursor; commits when the block ends normally (durable on return, like
         `transaction`), rolls back otherwise. One block runs at a time (threads wait).
@@ -138,36 +137,16 @@ class Store:
         Raises:
             StoreError: the database failed (the driver's error is chained).
         """
-        with self._driver_lock:
-            connection = self._driver_connection()
-            try:
-                cursor = connection.cursor()
-                cursor.execute("BEGIN")
-                yield cursor
-                cursor.execute("COMMIT")
-            except BaseException as error:
-                self._abandon(connection)
-                if isinstance(error, self._errors):
-                    raise StoreError(f"database error ({self.url}): {error}") from error
-                raise
+        return self._driver_cursor(transaction=True)
 
-    @contextmanager
-    def driver_reading(self) -> Iterator[Any]:
+    def driver_reading(self) -> AbstractContextManager[Any]:
         """A DBAPI cursor on the store's own connection outside any transaction (each
         statement sees the latest commit), for `prepared` reads.
 
         Raises:
             StoreError: the database failed (the driver's error is chained).
         """
-        with self._driver_lock:
-            connection = self._driver_connection()
-            try:
-                yield connection.cursor()
-            except BaseException as error:
-                self._abandon(connection)
-                if isinstance(error, self._errors):
-                    raise StoreError(f"database error ({self.url}): {error}") from error
-                raise
+        return self._driver_cursor(transaction=False)
 
     @property
     def bars(self) -> StoreBars:
@@ -215,6 +194,29 @@ class Store:
                 driver.close()
         self.engine.dispose()
 
+    @contextmanager
+    def _driver_cursor(self, *, transaction: bool) -> Iterator[Any]:
+        with self._driver_lock:
+            connection = self._driver_connection()
+            cursor = None
+            try:
+                cursor = connection.cursor()
+                if transaction:
+                    cursor.execute("BEGIN")
+                yield cursor
+                if transaction:
+                    cursor.execute("COMMIT")
+            except BaseException as error:
+                self._abandon(connection)
+                if isinstance(error, self._errors):
+                    raise StoreError(f"database error ({self.url}): {error}") from error
+                raise
+            finally:
+                # Closed at once: an unfinished SQLite statement would keep a read open.
+                if cursor is not None:
+                    with suppress(*self._errors):
+                        cursor.close()
+
     def _driver_connection(self) -> PoolProxiedConnection:
         """The connection of `driver_transaction`, in the driver's autocommit mode (so that
         a read opens no transaction and BEGIN/COMMIT are explicit), opened on first use.
@@ -225,6 +227,9 @@ class Store:
         if self._driver is None:
             try:
                 connection = self.engine.raw_connection()
+            except self._errors as error:
+                raise StoreError(f"database error ({self.url}): {error}") from error
+            try:
                 if not isinstance(self.engine.pool, StaticPool):
                     connection.detach()
                 dbapi_connection = connection.dbapi_connection
@@ -236,6 +241,8 @@ class Store:
                 else:
                     dbapi_connection.autocommit = True  # type: ignore[union-attr]
             except self._errors as error:
+                with suppress(*self._errors):
+                    connection.invalidate()
                 raise StoreError(f"database error ({self.url}): {error}") from error
             self._driver = connection
         return self._driver

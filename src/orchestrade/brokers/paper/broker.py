@@ -143,17 +143,21 @@ class PaperBroker:
         updates: list[BrokerUpdate] = []
         at = self._clock()
         sequence = book.next_sequence()
-        sent = order
-        if sent.status is OrderStatus.NEW:
-            sent = sent.with_status(OrderStatus.SUBMITTED)
-        sent = dataclasses.replace(sent, broker_order_id=BrokerOrderId(f"paper-{sequence}"))
-        refusal = self._matcher.refusal(book, sent)
+        broker_id = BrokerOrderId(f"paper-{sequence}")
+        # The order goes NEW/SUBMITTED -> SUBMITTED -> ACCEPTED or REJECTED, all moves the
+        # state machine allows; the view is built in one step (each Order is validated in
+        # full when built) and the refusal rules look at neither status nor broker id.
+        refusal = self._matcher.refusal(book, order)
         if refusal is not None:
-            view = sent.with_status(OrderStatus.REJECTED)
+            view = dataclasses.replace(
+                order, status=OrderStatus.REJECTED, broker_order_id=broker_id
+            )
             book.put(OrderRecord(view, sequence, 1, reason=refusal), changes)
             updates.append(OrderUpdate(view, at, refusal))
         else:
-            view = sent.with_status(OrderStatus.ACCEPTED)
+            view = dataclasses.replace(
+                order, status=OrderStatus.ACCEPTED, broker_order_id=broker_id
+            )
             record = OrderRecord(view, sequence, 1)
             book.put(record, changes)
             updates.append(OrderUpdate(view, at, "accepted"))
@@ -219,7 +223,8 @@ class PaperBroker:
         self._matcher.open_bar(self._book, bar, changes, updates)
         if changes:
             self._commit(changes)
-        await self._emit(updates)
+        if updates:
+            await self._emit(updates)
         return updates
 
     async def trade_bar(self, bar: Bar) -> list[BrokerUpdate]:
@@ -235,7 +240,8 @@ class PaperBroker:
         self._matcher.trade_bar(self._book, self._book.markets[bar.symbol], changes, updates)
         if changes:
             self._commit(changes)
-        await self._emit(updates)
+        if updates:
+            await self._emit(updates)
         return updates
 
     # -- inspection ----------------------------------------------------------------------

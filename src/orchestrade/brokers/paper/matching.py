@@ -125,7 +125,7 @@ class Matcher:
                     if record.order.order_type is OrderType.MARKET:
                         raw = float(bar.close)
                         self._execute(book, record, market, raw, True, changes, updates)
-        book.set_market(bar.symbol, dataclasses.replace(market, phase=MarketPhase.TRADED))
+        book.set_market(bar.symbol, MarketRecord(bar, market.previous_close, MarketPhase.TRADED))
 
     def cancel(
         self,

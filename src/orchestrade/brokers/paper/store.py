@@ -6,33 +6,27 @@ written in one transaction before the call returns or reports anything, so a new
 `PaperBroker` on the same file resumes exactly. The file runs in WAL mode with
 synchronous=NORMAL: a committed transaction survives the process being killed (not
 necessarily a power cut). Decimals are stored as text, times as ISO 8601 UTC.
+
+The broker commits once per order-changing call, thousands of times in a replay, so the
+store talks to SQLite through one long-lived `sqlite3` connection and fixed SQL (statements
+the driver prepares once and caches); the SQLAlchemy tables below only describe the schema
+and create it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+import sqlite3
+from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import (
-    Column,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    create_engine,
-    event,
-    insert,
-    select,
-)
-from sqlalchemy.engine import Connection, Engine, Row
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.schema import CreateTable
 
 from orchestrade.brokers.paper.errors import PaperStoreError
 from orchestrade.domain import (
@@ -49,6 +43,11 @@ from orchestrade.domain import (
     Symbol,
     TimeInForce,
 )
+
+WAL_CHECKPOINT_PAGES = 10_000
+"""WAL size (pages of 4 KiB) at which a commit checkpoints, syncing the WAL and the file
+(the only syncs with synchronous=NORMAL); SQLite's default of 1,000 pages would cost a
+sync every few dozen orders."""
 
 _metadata = MetaData()
 
@@ -171,45 +170,66 @@ class StoredState:
 
 
 class PaperStore:
-    """The state file of one paper account."""
+    """The state file of one paper account, on one connection used by one thread at a time
+    (the broker's event loop)."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self._connection = connection
+        self._path = path
 
     @classmethod
     def open(cls, path: Path) -> PaperStore:
         """Open (creating the folder, file and schema when missing) the file at `path`."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(f"sqlite:///{path}")
-        event.listen(engine, "connect", _configure_sqlite)
         try:
-            _metadata.create_all(engine)
-        except SQLAlchemyError as error:
-            engine.dispose()
+            connection = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=5.0
+            )
+        except sqlite3.Error as error:
             raise PaperStoreError(f"cannot open the paper broker file {path}: {error}") from error
-        return cls(engine)
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA busy_timeout=5000")
+            connection.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
+            connection.execute("BEGIN")
+            for statement in _SCHEMA:
+                connection.execute(statement)
+            connection.execute("COMMIT")
+        except sqlite3.Error as error:
+            connection.close()
+            raise PaperStoreError(f"cannot open the paper broker file {path}: {error}") from error
+        return cls(connection, path)
 
     def close(self) -> None:
-        """Release the connections."""
-        self._engine.dispose()
+        """Release the connection."""
+        self._connection.close()
 
     def load(self) -> StoredState:
         """Read everything back."""
-        with self._engine.connect() as connection:
-            account = connection.execute(select(ACCOUNT)).first()
+        try:
+            cursor = self._connection.cursor()
+            cursor.row_factory = sqlite3.Row
+            account = cursor.execute(f"SELECT * FROM {ACCOUNT.name}").fetchone()
             orders = [
                 _order_record(row)
-                for row in connection.execute(select(ORDERS).order_by(ORDERS.c.sequence))
+                for row in cursor.execute(f"SELECT * FROM {ORDERS.name} ORDER BY sequence")
             ]
             fills = [
-                _fill(row) for row in connection.execute(select(FILLS).order_by(FILLS.c.sequence))
+                _fill(row)
+                for row in cursor.execute(f"SELECT * FROM {FILLS.name} ORDER BY sequence")
             ]
             markets = {
-                Symbol(row.symbol): _market(row) for row in connection.execute(select(MARKETS))
+                Symbol(row["symbol"]): _market(row)
+                for row in cursor.execute(f"SELECT * FROM {MARKETS.name}")
             }
+        except sqlite3.Error as error:
+            raise PaperStoreError(
+                f"cannot read the paper broker file {self._path}: {error}"
+            ) from error
         return StoredState(
-            currency=None if account is None else account.currency,
-            initial_cash=None if account is None else Decimal(account.initial_cash),
+            currency=None if account is None else account["currency"],
+            initial_cash=None if account is None else Decimal(account["initial_cash"]),
             orders=orders,
             fills=fills,
             markets=markets,
@@ -217,65 +237,63 @@ class PaperStore:
 
     def create_account(self, currency: str, cash: Decimal, at: datetime) -> None:
         """Record the account's currency and starting cash (once, when the file is new)."""
-        with self._transaction() as connection:
-            connection.execute(
-                insert(ACCOUNT).values(
-                    id=1, currency=currency, initial_cash=str(cash), opened_at=at.isoformat()
-                )
-            )
+        self._transaction([(_INSERT_ACCOUNT, [(1, currency, str(cash), at.isoformat())])])
 
     def write(self, changes: Changes) -> None:
         """Persist `changes` in one transaction."""
         if not changes:
             return
-        with self._transaction() as connection:
-            _upsert(connection, ORDERS, map(_order_row, changes.orders.values()))
-            if changes.fills:
-                connection.execute(insert(FILLS), [_fill_row(fill) for fill in changes.fills])
-            _upsert(
-                connection,
-                MARKETS,
-                (_market_row(symbol, record) for symbol, record in changes.markets.items()),
+        batches = []
+        if changes.orders:
+            batches.append((_UPSERT_ORDER, [_order_row(r) for r in changes.orders.values()]))
+        if changes.fills:
+            batches.append((_INSERT_FILL, [_fill_row(fill) for fill in changes.fills]))
+        if changes.markets:
+            batches.append(
+                (_UPSERT_MARKET, [_market_row(s, r) for s, r in changes.markets.items()])
             )
+        self._transaction(batches)
 
-    @contextmanager
-    def _transaction(self) -> Iterator[Connection]:
+    def _transaction(self, batches: Sequence[tuple[str, Sequence[Sequence[object]]]]) -> None:
+        """Run each statement over its rows, all in one transaction: committed on return,
+        rolled back (nothing kept) when anything fails."""
+        connection = self._connection
         try:
-            with self._engine.begin() as connection:
-                yield connection
-        except SQLAlchemyError as error:
-            raise PaperStoreError(f"paper broker file not written: {error}") from error
+            connection.execute("BEGIN")
+            for sql, rows in batches:
+                connection.executemany(sql, rows)
+            connection.execute("COMMIT")
+        except BaseException as error:
+            if connection.in_transaction:
+                with suppress(sqlite3.Error):
+                    connection.execute("ROLLBACK")
+            if isinstance(error, sqlite3.Error):
+                raise PaperStoreError(
+                    f"paper broker file {self._path} not written: {error}"
+                ) from error
+            raise
 
 
-def _configure_sqlite(connection: Any, _record: object) -> None:
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
+def _insert_sql(table: Table, *, key: str | None = None, generated: str | None = None) -> str:
+    """INSERT of every column but the `generated` one, positional (in table order); with
+    `key`, ON CONFLICT (key) DO UPDATE of the others. Written once; sqlite3 prepares it once
+    per connection and caches it."""
+    names = [column.name for column in table.columns if column.name != generated]
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
+    if key is not None:
+        updates = ", ".join(f"{name} = excluded.{name}" for name in names if name != key)
+        sql += f" ON CONFLICT ({key}) DO UPDATE SET {updates}"
+    return sql
 
 
-def _upsert(connection: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> None:
-    values = list(rows)
-    if values:
-        connection.exec_driver_sql(_UPSERTS[table.name], values)
-
-
-def _upsert_sql(table: Table, key: str) -> str:
-    """INSERT ... ON CONFLICT DO UPDATE as plain SQL: written once, never recompiled."""
-    names = [column.name for column in table.columns]
-    updates = ", ".join(f"{name} = excluded.{name}" for name in names if name != key)
-    return (
-        f"INSERT INTO {table.name} ({', '.join(names)}) "
-        f"VALUES ({', '.join(':' + name for name in names)}) "
-        f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
-    )
-
-
-_UPSERTS = {
-    ORDERS.name: _upsert_sql(ORDERS, "order_id"),
-    MARKETS.name: _upsert_sql(MARKETS, "symbol"),
-}
+_SCHEMA = [
+    str(CreateTable(table, if_not_exists=True).compile(dialect=sqlite.dialect())).strip()
+    for table in _metadata.sorted_tables
+]
+_INSERT_ACCOUNT = _insert_sql(ACCOUNT)
+_UPSERT_ORDER = _insert_sql(ORDERS, key="order_id")
+_INSERT_FILL = _insert_sql(FILLS, generated="sequence")
+_UPSERT_MARKET = _insert_sql(MARKETS, key="symbol")
 
 
 def _text(value: Decimal | None) -> str | None:
@@ -286,104 +304,109 @@ def _decimal(value: str | None) -> Decimal | None:
     return None if value is None else Decimal(value)
 
 
-def _order_row(record: OrderRecord) -> dict[str, Any]:
+def _order_row(record: OrderRecord) -> tuple[object, ...]:
+    """The `ORDERS` columns of `record`, in table order."""
     order = record.order
-    return {
-        "order_id": order.order_id,
-        "sequence": record.sequence,
-        "received": record.received,
-        "session": None if record.session is None else record.session.isoformat(),
-        "reason": record.reason,
-        "symbol": order.symbol,
-        "side": order.side.value,
-        "order_type": order.order_type.value,
-        "quantity": str(order.quantity),
-        "created_at": order.created_at.isoformat(),
-        "limit_price": _text(order.limit_price),
-        "stop_price": _text(order.stop_price),
-        "time_in_force": order.time_in_force.value,
-        "status": order.status.value,
-        "filled_quantity": str(order.filled_quantity),
-        "average_fill_price": _text(order.average_fill_price),
-        "bot_id": order.bot_id,
-        "broker_order_id": order.broker_order_id,
-    }
+    return (
+        order.order_id,
+        record.sequence,
+        record.received,
+        None if record.session is None else record.session.isoformat(),
+        record.reason,
+        order.symbol,
+        order.side.value,
+        order.order_type.value,
+        str(order.quantity),
+        order.created_at.isoformat(),
+        _text(order.limit_price),
+        _text(order.stop_price),
+        order.time_in_force.value,
+        order.status.value,
+        str(order.filled_quantity),
+        _text(order.average_fill_price),
+        order.bot_id,
+        order.broker_order_id,
+    )
 
 
-def _order_record(row: Row[Any]) -> OrderRecord:
+def _order_record(row: sqlite3.Row) -> OrderRecord:
     order = Order(
-        order_id=OrderId(row.order_id),
-        symbol=Symbol(row.symbol),
-        side=Side(row.side),
-        order_type=OrderType(row.order_type),
-        quantity=Decimal(row.quantity),
-        created_at=datetime.fromisoformat(row.created_at),
-        limit_price=_decimal(row.limit_price),
-        stop_price=_decimal(row.stop_price),
-        time_in_force=TimeInForce(row.time_in_force),
-        status=OrderStatus(row.status),
-        filled_quantity=Decimal(row.filled_quantity),
-        average_fill_price=_decimal(row.average_fill_price),
-        bot_id=None if row.bot_id is None else BotId(row.bot_id),
-        broker_order_id=None if row.broker_order_id is None else BrokerOrderId(row.broker_order_id),
+        order_id=OrderId(row["order_id"]),
+        symbol=Symbol(row["symbol"]),
+        side=Side(row["side"]),
+        order_type=OrderType(row["order_type"]),
+        quantity=Decimal(row["quantity"]),
+        created_at=datetime.fromisoformat(row["created_at"]),
+        limit_price=_decimal(row["limit_price"]),
+        stop_price=_decimal(row["stop_price"]),
+        time_in_force=TimeInForce(row["time_in_force"]),
+        status=OrderStatus(row["status"]),
+        filled_quantity=Decimal(row["filled_quantity"]),
+        average_fill_price=_decimal(row["average_fill_price"]),
+        bot_id=None if row["bot_id"] is None else BotId(row["bot_id"]),
+        broker_order_id=(
+            None if row["broker_order_id"] is None else BrokerOrderId(row["broker_order_id"])
+        ),
     )
-    session = None if row.session is None else date.fromisoformat(row.session)
-    return OrderRecord(order, row.sequence, row.received, session, row.reason)
+    session = None if row["session"] is None else date.fromisoformat(row["session"])
+    return OrderRecord(order, row["sequence"], row["received"], session, row["reason"])
 
 
-def _fill_row(fill: Fill) -> dict[str, Any]:
-    return {
-        "fill_id": fill.fill_id,
-        "order_id": fill.order_id,
-        "symbol": fill.symbol,
-        "side": fill.side.value,
-        "quantity": str(fill.quantity),
-        "price": str(fill.price),
-        "filled_at": fill.filled_at.isoformat(),
-        "fee": str(fill.fee),
-        "tax": str(fill.tax),
-    }
+def _fill_row(fill: Fill) -> tuple[object, ...]:
+    """The `FILLS` columns of `fill` but `sequence`, in table order."""
+    return (
+        fill.fill_id,
+        fill.order_id,
+        fill.symbol,
+        fill.side.value,
+        str(fill.quantity),
+        str(fill.price),
+        fill.filled_at.isoformat(),
+        str(fill.fee),
+        str(fill.tax),
+    )
 
 
-def _fill(row: Row[Any]) -> Fill:
+def _fill(row: sqlite3.Row) -> Fill:
     return Fill(
-        fill_id=FillId(row.fill_id),
-        order_id=OrderId(row.order_id),
-        symbol=Symbol(row.symbol),
-        side=Side(row.side),
-        quantity=Decimal(row.quantity),
-        price=Decimal(row.price),
-        filled_at=datetime.fromisoformat(row.filled_at),
-        fee=Decimal(row.fee),
-        tax=Decimal(row.tax),
+        fill_id=FillId(row["fill_id"]),
+        order_id=OrderId(row["order_id"]),
+        symbol=Symbol(row["symbol"]),
+        side=Side(row["side"]),
+        quantity=Decimal(row["quantity"]),
+        price=Decimal(row["price"]),
+        filled_at=datetime.fromisoformat(row["filled_at"]),
+        fee=Decimal(row["fee"]),
+        tax=Decimal(row["tax"]),
     )
 
 
-def _market_row(symbol: Symbol, record: MarketRecord) -> dict[str, Any]:
+def _market_row(symbol: Symbol, record: MarketRecord) -> tuple[object, ...]:
+    """The `MARKETS` columns of `record`, in table order."""
     bar = record.bar
-    return {
-        "symbol": symbol,
-        "timeframe": bar.timeframe,
-        "start": bar.start.isoformat(),
-        "open": str(bar.open),
-        "high": str(bar.high),
-        "low": str(bar.low),
-        "close": str(bar.close),
-        "volume": str(bar.volume),
-        "previous_close": _text(record.previous_close),
-        "phase": record.phase.value,
-    }
-
-
-def _market(row: Row[Any]) -> MarketRecord:
-    bar = Bar(
-        symbol=Symbol(row.symbol),
-        timeframe=row.timeframe,
-        start=datetime.fromisoformat(row.start),
-        open=Decimal(row.open),
-        high=Decimal(row.high),
-        low=Decimal(row.low),
-        close=Decimal(row.close),
-        volume=Decimal(row.volume),
+    return (
+        symbol,
+        bar.timeframe,
+        bar.start.isoformat(),
+        str(bar.open),
+        str(bar.high),
+        str(bar.low),
+        str(bar.close),
+        str(bar.volume),
+        _text(record.previous_close),
+        record.phase.value,
     )
-    return MarketRecord(bar, _decimal(row.previous_close), MarketPhase(row.phase))
+
+
+def _market(row: sqlite3.Row) -> MarketRecord:
+    bar = Bar(
+        symbol=Symbol(row["symbol"]),
+        timeframe=row["timeframe"],
+        start=datetime.fromisoformat(row["start"]),
+        open=Decimal(row["open"]),
+        high=Decimal(row["high"]),
+        low=Decimal(row["low"]),
+        close=Decimal(row["close"]),
+        volume=Decimal(row["volume"]),
+    )
+    return MarketRecord(bar, _decimal(row["previous_close"]), MarketPhase(row["phase"]))
