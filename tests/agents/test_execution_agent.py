@@ -24,8 +24,8 @@ from orchestrade.agents.execution import ExecutionAgent
 from orchestrade.brokers.paper import PaperBroker, PaperSettings
 from orchestrade.bus import InMemoryBus
 from orchestrade.domain import (
-    BarsClosed,
     BarsOpened,
+    BarsTraded,
     CancelOrder,
     Fill,
     Message,
@@ -295,7 +295,7 @@ async def test_market_orders_sent_at_an_open_fill_at_it_and_stops_trade_the_rang
         await send(bus, SubmitOrder(sell("s1", 10, stop=67_000, tif=TimeInForce.GTC)))
         assert len(events.of(OrderFilled)) == 1  # the stop rests until the range trades
 
-        await send(bus, BarsClosed(day_1.start, (day_1,)))
+        await send(bus, BarsTraded(day_1.start, (day_1,)))
 
     assert [(f.order_id, f.price) for f in events.fills] == [
         ("o1", D(70_000)),
@@ -309,7 +309,7 @@ async def test_without_a_market_the_agent_ignores_bars(
 ) -> None:
     day_1 = daily_bar(1, 70_000)
 
-    await send(bus, BarsOpened(day_1.start, (day_1,)), BarsClosed(day_1.start, (day_1,)))
+    await send(bus, BarsOpened(day_1.start, (day_1,)), BarsTraded(day_1.start, (day_1,)))
 
     assert execution.market is None
     assert execution.outcomes == {}

@@ -64,11 +64,11 @@ def test_a_stop_fill_waits_for_the_close_of_its_bar() -> None:
 
     assert replay.schedule(stop, [stopped], rank_by(stopped)) == []
     assert replay.held == 1
-    assert replay.reach(SYMBOL, D1, Phase.CLOSE) == []
+    assert replay.reach(SYMBOL, D1, Phase.TRADED) == []
     assert replay.reach(SYMBOL, D2, Phase.OPEN) == []
-    assert replay.reach(SYMBOL, D2, Phase.CLOSE) == []
+    assert replay.reach(SYMBOL, D2, Phase.TRADED) == []
     assert replay.reach(SYMBOL, D3, Phase.OPEN) == []
-    assert replay.reach(SYMBOL, D3, Phase.CLOSE) == [(stop, stopped)]
+    assert replay.reach(SYMBOL, D3, Phase.TRADED) == [(stop, stopped)]
     assert replay.held == 0
 
 
@@ -79,7 +79,7 @@ def test_a_stop_that_fills_in_the_bar_it_is_placed_in_waits_for_that_close() -> 
     replay.reach(SYMBOL, D1, Phase.OPEN)
 
     assert replay.schedule(stop, [stopped], rank_by(stopped)) == []
-    assert replay.reach(SYMBOL, D1, Phase.CLOSE) == [(stop, stopped)]
+    assert replay.reach(SYMBOL, D1, Phase.TRADED) == [(stop, stopped)]
 
 
 def test_a_market_order_filled_on_arrival_is_republished_at_once() -> None:
@@ -100,7 +100,7 @@ def test_the_rest_of_a_market_order_fills_at_the_next_open() -> None:
 
     ranks = rank_by(first, second)
     assert replay.schedule(exit_order, [first, second], ranks) == [(exit_order, first)]
-    assert replay.reach(SYMBOL, D1, Phase.CLOSE) == []
+    assert replay.reach(SYMBOL, D1, Phase.TRADED) == []
     assert replay.reach(SYMBOL, D2, Phase.OPEN) == [(exit_order, second)]
 
 
@@ -113,7 +113,7 @@ def test_with_fills_at_the_close_the_rest_of_a_market_order_waits_for_the_close(
     ranks = rank_by(first, second)
     assert replay.schedule(exit_order, [first, second], ranks) == [(exit_order, first)]
     assert replay.reach(SYMBOL, D2, Phase.OPEN) == []
-    assert replay.reach(SYMBOL, D2, Phase.CLOSE) == [(exit_order, second)]
+    assert replay.reach(SYMBOL, D2, Phase.TRADED) == [(exit_order, second)]
 
 
 def test_a_market_order_that_did_not_fill_on_arrival_fills_at_a_later_open() -> None:
@@ -158,7 +158,7 @@ def test_fills_due_together_come_in_recorded_order_and_only_for_their_symbol() -
     assert replay.schedule(other, [other_fill], ranks) == []
     assert replay.held == 3
 
-    assert replay.reach(SYMBOL, D2, Phase.CLOSE) == [(stop, stop_fill), (target, target_fill)]
+    assert replay.reach(SYMBOL, D2, Phase.TRADED) == [(stop, stop_fill), (target, target_fill)]
     assert replay.held == 1
-    assert replay.reach(OTHER, D2, Phase.CLOSE) == [(other, other_fill)]
-    assert replay.position(SYMBOL) == (D2, Phase.CLOSE)
+    assert replay.reach(OTHER, D2, Phase.TRADED) == [(other, other_fill)]
+    assert replay.position(SYMBOL) == (D2, Phase.TRADED)

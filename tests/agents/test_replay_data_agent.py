@@ -1,4 +1,4 @@
-"""ReplayDataAgent: each slice as BarsOpened then BarsClosed, the bus quiescent after each."""
+"""ReplayDataAgent: each slice as BarsOpened, BarsTraded, BarsClosed; quiescent after each."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from orchestrade.bus import InMemoryBus
 from orchestrade.domain import (
     BarsClosed,
     BarsOpened,
+    BarsTraded,
     Envelope,
     RebalanceDue,
 )
@@ -43,10 +44,11 @@ async def test_each_slice_is_opened_then_closed_in_time_order(bus: InMemoryBus) 
 
     async def record(envelope: Envelope) -> None:
         event = envelope.payload
-        assert isinstance(event, BarsOpened | BarsClosed)
+        assert isinstance(event, BarsOpened | BarsTraded | BarsClosed)
         log.append((type(event).__name__, (event.start - DAY0).days))
 
     await bus.subscribe(BarsOpened, record)
+    await bus.subscribe(BarsTraded, record)
     await bus.subscribe(BarsClosed, record)
     agent = ReplayDataAgent(slices(), bus, heartbeat_interval_s=3600)
 
@@ -54,10 +56,13 @@ async def test_each_slice_is_opened_then_closed_in_time_order(bus: InMemoryBus) 
 
     assert log == [
         ("BarsOpened", 0),
+        ("BarsTraded", 0),
         ("BarsClosed", 0),
         ("BarsOpened", 1),
+        ("BarsTraded", 1),
         ("BarsClosed", 1),
         ("BarsOpened", 2),
+        ("BarsTraded", 2),
         ("BarsClosed", 2),
     ]
     assert (agent.slices_sent, agent.bars_sent) == (3, 6)

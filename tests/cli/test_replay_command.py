@@ -109,12 +109,6 @@ def test_replay_trades_like_backtest_and_writes_the_same_json_document(runs: Run
     assert "results JSON" in runs.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the kernel reports a trade's exit price as float exit_value / quantity, one ulp "
-    "off its own fill price (30.210000000000004 for a fill at 30.21); the replay reports the "
-    "fill price",
-)
 def test_replay_trade_prices_equal_the_backtests_exactly(runs: Runs) -> None:
     assert trades(runs.replay) == trades(runs.backtest)
 

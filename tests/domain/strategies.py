@@ -23,6 +23,7 @@ from orchestrade.domain import (
     BarClosed,
     BarsClosed,
     BarsOpened,
+    BarsTraded,
     BookLevel,
     BotId,
     BotState,
@@ -252,6 +253,7 @@ allocations = st.lists(
 MESSAGE_STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
     BarClosed: st.builds(BarClosed, bar=bars),
     BarsOpened: _bar_slice(BarsOpened),
+    BarsTraded: _bar_slice(BarsTraded),
     BarsClosed: _bar_slice(BarsClosed),
     SignalGenerated: st.builds(SignalGenerated, signal=signals),
     SignalApproved: st.builds(SignalApproved, signal=signals, reasons=reasons),

@@ -48,6 +48,7 @@ def test_registry_names_every_event_and_command_by_class_name() -> None:
         "BarClosed",
         "BarsClosed",
         "BarsOpened",
+        "BarsTraded",
         "BotStateChanged",
         "CancelOrder",
         "CircuitBreakerTripped",

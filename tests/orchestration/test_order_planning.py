@@ -272,27 +272,10 @@ def test_entry_quantities(options: dict[str, object], expected: int, why: str) -
     assert quantity == kernel_entry_quantity(settings, daily_bar(1, 10_000)), why
 
 
-def test_percent_equity_sizes_from_equity_and_spends_at_most_the_cash() -> None:
-    # portfolio account: 1,000,000 cash; 10 x 20,000 of HYNIX bought and marked at 20,000
-    settings = config(mode="portfolio", sizing=Sizing.percent_equity(0.5))
-    planner = planner_for(settings, (SAMSUNG, HYNIX))
-    book_fill(planner, Side.BUY, 10, 20_000, HYNIX)
-    planner.ledger.on_close(daily_bar(0, 20_000, symbol="000660"))
-
-    quantity = entry_at(planner, daily_bar(1, 10_000))
-
-    # equity 800,000 + 200,000 = 1,000,000; 0.5 x equity = 500,000 <= cash 800,000;
-    # floor(500,000 / 10,010) = 49
-    assert quantity == 49
-
-
-def test_all_cash_in_a_portfolio_account_spends_the_cash_not_the_equity() -> None:
-    planner = planner_for(config(mode="portfolio"), (SAMSUNG, HYNIX))
-    book_fill(planner, Side.BUY, 10, 20_000, HYNIX)
-    planner.ledger.on_close(daily_bar(0, 20_000, symbol="000660"))
-
-    # budget min(cash 800,000, 1.0 x equity 1,000,000) = 800,000; / 10,010 = 79.92
-    assert entry_at(planner, daily_bar(1, 10_000)) == 79
+def test_portfolio_mode_is_refused() -> None:
+    # Shared cash needs entries at one open sized in turn (the kernel's rule); not planned yet.
+    with pytest.raises(PlanningError, match="portfolio mode is not supported"):
+        planner_for(config(mode="portfolio"), (SAMSUNG, HYNIX))
 
 
 # -- expected buy price: slippage and tick rounding -----------------------------------------------

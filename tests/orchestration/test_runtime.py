@@ -168,12 +168,6 @@ def test_position_stops_rest_at_the_broker_and_exit_like_the_backtest(
     assert outcome.counters["risk"]["protective"] > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the equity recorded at the close of a bar in which a protective order fills "
-    "misses that fill: the portfolio agent marks the close before the execution agent's "
-    "trade_bar fill is booked (both handle the same BarsClosed)",
-)
 def test_the_equity_curve_with_position_stops_is_the_backtests(
     with_stops: tuple[BacktestResult, ReplayOutcome],
 ) -> None:
@@ -183,11 +177,6 @@ def test_the_equity_curve_with_position_stops_is_the_backtests(
     np.testing.assert_allclose(got, expected.equity.to_numpy(), rtol=1e-9)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the orchestrator checks the daily loss at a close before the stop fill of that "
-    "bar is booked in its ledger, so it does not halt where the kernel does and enters again",
-)
 def test_a_stop_exit_that_trips_the_daily_loss_limit_halts_entries_like_the_backtest(
     tmp_path: Path,
 ) -> None:
@@ -270,42 +259,18 @@ def test_an_entry_the_fat_finger_check_refuses_is_refused_in_both(tmp_path: Path
     assert outcome.counters["orchestrator"] == {"approved": 3}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="portfolio mode: the replay's total equity sums the one shared account once per "
-    "symbol (replay_summary.replay_result reads the bot's account for every symbol column)",
-)
-def test_a_portfolio_replay_has_the_backtests_equity(bars: BarPanel, tmp_path: Path) -> None:
+def test_portfolio_mode_is_refused_with_the_reason(bars: BarPanel, tmp_path: Path) -> None:
+    """Shared cash across symbols needs entries sized in turn from the cash the previous ones
+    left (the kernel's rule) and an equity split per symbol; the stack refuses the mode
+    rather than report numbers that differ from the backtest's."""
     backtest = Backtest(bars, "sma_cross", cash=10_000_000.0, market="krx", mode="portfolio")
 
-    expected, outcome = run_both(backtest, tmp_path)
-
-    pd.testing.assert_frame_equal(trades(outcome.require_result()), trades(expected))
-    got = outcome.require_result().equity["total"].to_numpy()
-    np.testing.assert_allclose(got, expected.equity["total"].to_numpy(), rtol=1e-9)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="portfolio mode: entries due at the same open are each sized from the cash before "
-    "any of them filled; the kernel sizes each from the cash the previous ones left",
-)
-def test_a_portfolio_replay_sizes_simultaneous_entries_like_the_backtest(tmp_path: Path) -> None:
-    """Both stocks cross above at day 4's close and are bought at day 5's open of 12,000 with
-    60% of equity each. The kernel buys floor(6,000,000 / 12,012) = 499 of 000660, then
-    spends the 4,006,012 left on floor(4,006,012 / 12,012) = 333 of 005930."""
-    closes = [10_000, 9_000, 8_000, 9_000, 12_000, 12_000, 12_000]
-    panel = ohlc_panel([(p, p, p, p) for p in closes], ("000660", "005930"))
-    sizing = {"method": "percent_equity", "fraction": 0.6}
-    backtest = Backtest(panel, spec(sizing=sizing), cash=10_000_000.0, mode="portfolio")
-
-    expected, outcome = run_both(backtest, tmp_path, {"fast": 2, "slow": 3})
-
-    assert list(expected.trades["qty"]) == [499.0, 333.0]
-    pd.testing.assert_frame_equal(trades(outcome.require_result()), trades(expected))
-
-
-# -- resuming ----------------------------------------------------------------------------------
+    with pytest.raises(PlanningError, match="portfolio mode is not supported"):
+        replay(
+            backtest,
+            database_url=f"sqlite:///{tmp_path / 'app.db'}",
+            broker_path=tmp_path / "broker.db",
+        )
 
 
 def test_a_second_run_on_the_same_files_sends_nothing_and_ends_alike(default_run: Run) -> None:

@@ -1,11 +1,13 @@
 """DataAgent: pushes market data onto the bus; in replay it is the clock.
 
 Replay walks stored bars slice by slice (every bar that starts at one instant). Each slice
-is published twice, as `BarsOpened` and then `BarsClosed`, and after each the agent waits
-until the bus is quiescent: everything the open caused (orders sized at the open, their
-fills, the positions they change, protective stops) is done before the bars' ranges trade
-and close, and everything the close caused (signals, decisions) is done before the next
-open. That is what makes a replay decide exactly like the backtest, at any speed.
+is published three times, as `BarsOpened`, `BarsTraded` and `BarsClosed`, and after each
+the agent waits until the bus is quiescent: everything the open caused (orders sized at the
+open, their fills, the positions they change, protective stops) is done before the bars'
+ranges trade; what the range caused (stop and limit fills) is booked before the closes are
+marked; and everything the close caused (signals, decisions) is done before the next open.
+Those are the kernel's steps in a bar, which is what makes a replay decide exactly like the
+backtest, at any speed.
 
 `speed` is "max" (as fast as the stack goes) or a factor of real time (2.0 = twice as fast
 as the bars' own spacing); `interval_s` instead delivers one slice every that many seconds
@@ -22,7 +24,7 @@ from collections.abc import Iterable
 from orchestrade.agents.base import Agent, AgentError
 from orchestrade.agents.replay_feed import BarSlice
 from orchestrade.bus import Bus
-from orchestrade.domain import BarsClosed, BarsOpened
+from orchestrade.domain import BarsClosed, BarsOpened, BarsTraded
 
 
 class ReplayDataAgent(Agent):
@@ -85,6 +87,8 @@ class ReplayDataAgent(Agent):
                 if delay > 0:
                     await asyncio.sleep(delay)
             await self.publish(BarsOpened(item.start, item.bars))
+            await self.bus.wait_idle()
+            await self.publish(BarsTraded(item.start, item.bars))
             await self.bus.wait_idle()
             await self.publish(BarsClosed(item.start, item.bars))
             await self.bus.wait_idle()

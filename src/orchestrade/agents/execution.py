@@ -4,7 +4,7 @@ It sends each `SubmitOrder` through the OMS (journal first, then the broker) and
 `CancelOrder` likewise, and publishes what the OMS reports (`OrderSubmitted`,
 `OrderFilled`, `OrderCancelled`, `PositionChanged`). With a simulated market (the paper
 broker), it also tells the market what time it is: `BarsOpened` opens each bar (market
-orders fill at the open) and `BarsClosed` trades each bar's range (resting stops and
+orders fill at the open) and `BarsTraded` trades each bar's range (resting stops and
 limits).
 
 Re-asking for an order the OMS already has (a replay restarted after a crash regenerates
@@ -32,8 +32,8 @@ from orchestrade.agents.fill_replay import FillReplay, FillTiming, Phase
 from orchestrade.bus import Bus
 from orchestrade.domain import (
     Bar,
-    BarsClosed,
     BarsOpened,
+    BarsTraded,
     CancelOrder,
     Envelope,
     Fill,
@@ -95,7 +95,7 @@ class ExecutionAgent(Agent):
         await self.subscribe(CancelOrder, self.on_cancel_order, group=group)
         if self.market is not None:
             await self.subscribe(BarsOpened, self.on_bars_opened, group=group)
-            await self.subscribe(BarsClosed, self.on_bars_closed, group=group)
+            await self.subscribe(BarsTraded, self.on_bars_traded, group=group)
 
     async def on_submit_order(self, envelope: Envelope) -> None:
         command = envelope.payload
@@ -155,14 +155,14 @@ class ExecutionAgent(Agent):
             if self._replay is not None:
                 await self._republish(self._replay.reach(bar.symbol, bar.start, Phase.OPEN))
 
-    async def on_bars_closed(self, envelope: Envelope) -> None:
+    async def on_bars_traded(self, envelope: Envelope) -> None:
         event = envelope.payload
-        assert isinstance(event, BarsClosed)
+        assert isinstance(event, BarsTraded)
         assert self.market is not None
         for bar in event.bars:
             await self.market.trade_bar(bar)
             if self._replay is not None:
-                await self._republish(self._replay.reach(bar.symbol, bar.start, Phase.CLOSE))
+                await self._republish(self._replay.reach(bar.symbol, bar.start, Phase.TRADED))
 
     async def _republish(self, fills: Sequence[tuple[Order, Fill]]) -> None:
         for order, fill in fills:

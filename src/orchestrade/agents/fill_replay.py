@@ -12,7 +12,7 @@ strategy would trade differently from then on (new orders, sent for real).
 holds the recorded fills that lie ahead of it, releasing them when the replay reaches the
 bar and phase in which the paper market emitted them:
 
-- a fill of a stop or limit order: when its bar trades (`BarsClosed`);
+- a fill of a stop or limit order: when its bar trades (`BarsTraded`);
 - the first fill of a market order at the bar in which it is asked for: at once (it filled
   on arrival, at the open);
 - another fill of a market order: when its bar opens (`BarsOpened`, `fill_timing`
@@ -36,10 +36,10 @@ FillTiming = Literal["next_open", "close"]
 
 
 class Phase(IntEnum):
-    """Where a bar is: opened (its open known) or closed (its range traded)."""
+    """Where a bar is: opened (its open known) or traded (its range traded)."""
 
     OPEN = 0
-    CLOSE = 1
+    TRADED = 1
 
 
 Moment = tuple[datetime, Phase]
@@ -55,7 +55,7 @@ class FillReplay:
     """
 
     def __init__(self, *, fill_timing: FillTiming = "next_open") -> None:
-        self._market_phase = Phase.OPEN if fill_timing == "next_open" else Phase.CLOSE
+        self._market_phase = Phase.OPEN if fill_timing == "next_open" else Phase.TRADED
         self._positions: dict[Symbol, Moment] = {}
         self._held: dict[Symbol, list[tuple[Moment, int, Order, Fill]]] = {}
 
@@ -100,7 +100,7 @@ class FillReplay:
 
     def _moment(self, order: Order, fill: Fill, index: int, position: Moment | None) -> Moment:
         if order.order_type is not OrderType.MARKET:
-            return (fill.filled_at, Phase.CLOSE)
+            return (fill.filled_at, Phase.TRADED)
         if index == 0 and position is not None and fill.filled_at == position[0]:
             return position  # filled on arrival
         return (fill.filled_at, self._market_phase)

@@ -709,7 +709,13 @@ def _bar(
                             trades[1, i] = st[s, S_ENTRY_BAR]
                             trades[2, i] = st[s, S_ENTRY_PRICE]
                             trades[3, i] = t
-                            trades[4, i] = st[s, S_EXIT_VALUE] / st[s, S_EXIT_QTY]
+                            # One exit fill: its own price, not value / quantity, which
+                            # can land one float step away (30.210000000000004).
+                            trades[4, i] = (
+                                price
+                                if st[s, S_EXIT_QTY] == quantity
+                                else st[s, S_EXIT_VALUE] / st[s, S_EXIT_QTY]
+                            )
                             trades[5, i] = st[s, S_ENTRY_QTY]
                             trades[6, i] = (
                                 st[s, S_EXIT_VALUE] - st[s, S_ENTRY_VALUE] - st[s, S_COSTS]

@@ -420,7 +420,11 @@ def _open_positions(state: np.ndarray) -> np.ndarray:
     trades[1] = rows[:, loop.S_ENTRY_BAR]
     trades[2] = rows[:, loop.S_ENTRY_PRICE]
     trades[3] = rows[:, loop.S_LAST_BAR]
-    trades[4] = exit_value / exit_quantity
+    # Nothing sold before the end: the last close itself (value / quantity can be one float
+    # step away from it).
+    trades[4] = np.where(
+        rows[:, loop.S_EXIT_QTY] == 0.0, rows[:, loop.S_LAST_CLOSE], exit_value / exit_quantity
+    )
     trades[5] = rows[:, loop.S_ENTRY_QTY]
     trades[6] = exit_value - rows[:, loop.S_ENTRY_VALUE] - rows[:, loop.S_COSTS]
     trades[7] = rows[:, loop.S_COSTS]

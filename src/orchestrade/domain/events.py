@@ -72,6 +72,23 @@ class BarsOpened:
 
 
 @dataclass(frozen=True, slots=True)
+class BarsTraded:
+    """The market traded through these bars' ranges, before their closes are announced.
+
+    A simulated market (the paper broker in replay) fills resting stops and limits against
+    each bar's low and high now, so that what they change (positions, cash) is booked before
+    the closes are marked and the next decisions are taken, as in the backtest kernel.
+    """
+
+    start: datetime
+    bars: tuple[Bar, ...]
+
+    def __post_init__(self) -> None:
+        assign(self, "start", require_utc("BarsTraded.start", self.start))
+        assign(self, "bars", _slice_bars("BarsTraded", self.start, self.bars))
+
+
+@dataclass(frozen=True, slots=True)
 class BarsClosed:
     """The bars of every symbol that traded at `start` are complete; strategies act on them."""
 
@@ -399,6 +416,7 @@ class BotStateChanged:
 Event = (
     BarClosed
     | BarsOpened
+    | BarsTraded
     | BarsClosed
     | SignalGenerated
     | SignalApproved

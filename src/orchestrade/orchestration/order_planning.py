@@ -95,6 +95,11 @@ class OrderPlanner:
                 f"sizing {config.sizing.method!r} is not supported by the trading stack yet "
                 f"(supported: {', '.join(_SIZING_CODES)})"
             )
+        if config.mode != "isolated":
+            raise PlanningError(
+                "portfolio mode is not supported by the trading stack yet: run isolated "
+                "accounts (--mode isolated), one per symbol, as the backtest's default"
+            )
         if config.fill != "next_open":
             raise PlanningError(
                 f"fill {config.fill!r} is not supported by the trading stack yet: orders are "
