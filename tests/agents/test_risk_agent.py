@@ -281,7 +281,7 @@ async def test_an_entry_fill_places_a_stop_and_a_target_with_derived_ids(
         # stop 10,000 x 0.95 = 9,500; target 10,000 x 1.1 = 11,000 (both on the 10-won grid)
         assert outbox.orders == [
             Order(
-                order_id=OrderId(f"{PREFIX}-protect1-stop"),
+                order_id=OrderId(f"{PREFIX}-protect1-stop_loss"),
                 symbol=SAMSUNG,
                 side=Side.SELL,
                 order_type=OrderType.STOP,
@@ -292,7 +292,7 @@ async def test_an_entry_fill_places_a_stop_and_a_target_with_derived_ids(
                 bot_id=BOT,
             ),
             Order(
-                order_id=OrderId(f"{PREFIX}-protect1-target"),
+                order_id=OrderId(f"{PREFIX}-protect1-take_profit"),
                 symbol=SAMSUNG,
                 side=Side.SELL,
                 order_type=OrderType.LIMIT,
@@ -350,18 +350,18 @@ async def test_a_risen_trailing_stop_is_replaced_at_the_next_open_not_at_the_clo
     await send(bus, BarsOpened(DAY2, (daily_bar(2, 10_400),)))
 
     assert outbox.cancels == [
-        CancelOrder(OrderId(f"{PREFIX}-protect1-stop"), "stop level moved"),
-        CancelOrder(OrderId(f"{PREFIX}-protect1-target"), "stop level moved"),
+        CancelOrder(OrderId(f"{PREFIX}-protect1-trailing_stop"), "stop level moved"),
+        CancelOrder(OrderId(f"{PREFIX}-protect1-take_profit"), "stop level moved"),
     ]
     stop, target = outbox.orders[2:]
     assert (stop.order_id, stop.order_type, stop.stop_price, stop.quantity) == (
-        OrderId(f"{PREFIX}-protect2-stop"),
+        OrderId(f"{PREFIX}-protect2-trailing_stop"),
         OrderType.STOP,
         D(10_180),
         D(10),
     )
     assert (target.order_id, target.limit_price) == (
-        OrderId(f"{PREFIX}-protect2-target"),
+        OrderId(f"{PREFIX}-protect2-take_profit"),
         D(11_000),
     )
     assert stop.created_at == target.created_at == DAY2
@@ -391,8 +391,8 @@ async def test_protective_orders_are_cancelled_when_the_position_goes_flat(
     await send(bus, entry_fill(6, 10_100, Side.SELL))
 
     assert outbox.cancels == [
-        CancelOrder(OrderId(f"{PREFIX}-protect1-stop"), "position closed"),
-        CancelOrder(OrderId(f"{PREFIX}-protect1-target"), "position closed"),
+        CancelOrder(OrderId(f"{PREFIX}-protect1-trailing_stop"), "position closed"),
+        CancelOrder(OrderId(f"{PREFIX}-protect1-take_profit"), "position closed"),
     ]
     assert guarded.ledger.quantity("bot-1/005930", SAMSUNG) == 0
 

@@ -166,6 +166,11 @@ def test_position_stops_rest_at_the_broker_and_exit_like_the_backtest(
     reasons = set(expected.trades["exit_reason"])
     assert {"stop_loss", "take_profit", "trailing_stop"} <= reasons
     assert outcome.counters["risk"]["protective"] > 0
+    # Each trade ends for the same reason: the protective orders' ids carry it.
+    order = ["symbol", "entry_time"]
+    assert list(got.trades.sort_values(order)["exit_reason"]) == list(
+        expected.trades.sort_values(order)["exit_reason"]
+    )
 
 
 def test_the_equity_curve_with_position_stops_is_the_backtests(

@@ -19,7 +19,9 @@ from orchestrade.domain import (
     BarsOpened,
     Envelope,
     Fill,
+    Order,
     OrderFilled,
+    OrderType,
     PositionChanged,
     Side,
     Symbol,
@@ -42,6 +44,25 @@ class Trade:
     quantity: Decimal
     pnl: Decimal
     fees: Decimal
+    exit_reason: str = "signal"
+
+
+EXIT_REASONS = ("stop_loss", "take_profit", "trailing_stop")
+"""Exit reasons a protective order's client id ends with (the risk agent names them so)."""
+
+
+def exit_reason(order: Order) -> str:
+    """Why a sell closed a trade, in the backtest's words: "signal" for a market order, else
+    the reason its protective order's id ends with ("stop_loss", "take_profit", ...)."""
+    if order.order_type is OrderType.MARKET:
+        return "signal"
+    name = str(order.order_id)
+    while name.endswith("-resent"):
+        name = name.removesuffix("-resent")
+    reason = name.rsplit("-", 1)[-1]
+    if reason in EXIT_REASONS:
+        return reason
+    return "take_profit" if order.order_type is OrderType.LIMIT else "stop_loss"
 
 
 @dataclass(slots=True)
@@ -102,7 +123,7 @@ class PortfolioAgent(Agent):
         account_id = self.ledger.account_id(order.bot_id, order.symbol)
         position = self.ledger.apply_fill(account_id, fill)
         self.fills.append((account_id, fill))
-        self._record_trade(account_id, fill, position.quantity)
+        self._record_trade(account_id, fill, position.quantity, exit_reason(order))
         await self.publish(PositionChanged(position, fill, order.bot_id))
 
     async def on_bars_opened(self, envelope: Envelope) -> None:
@@ -125,7 +146,7 @@ class PortfolioAgent(Agent):
             curve.times.append(event.start)
             curve.values.append(self.ledger.equity(account_id))
 
-    def _record_trade(self, account_id: str, fill: Fill, after: Decimal) -> None:
+    def _record_trade(self, account_id: str, fill: Fill, after: Decimal, reason: str) -> None:
         costs = fill.fee + fill.tax
         key = (account_id, fill.symbol)
         open_trade = self._open.get(key)
@@ -156,6 +177,7 @@ class PortfolioAgent(Agent):
                     quantity=open_trade.quantity,
                     pnl=open_trade.exit_value - open_trade.entry_value - open_trade.costs,
                     fees=open_trade.costs,
+                    exit_reason=reason,
                 )
             )
 

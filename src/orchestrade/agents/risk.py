@@ -200,11 +200,21 @@ class RiskAgent(Agent):
         guard.version += 1
         symbol = key[1]
         instrument = self.ledger.instrument(symbol)
-        names = iter(("stop", "target"))
+        # Each id ends with why the order would sell (the kernel's exit reason names), so
+        # the portfolio can tell a trade's exit reason from its last fill.
+        levels = guard.stops.levels
+        names = iter(
+            name
+            for name, present in (
+                (levels.stop_reason.value if levels.stop_reason else "", levels.stop is not None),
+                ("take_profit", levels.target is not None),
+            )
+            if present
+        )
         entered = guard.entered_at.strftime("%Y%m%dT%H%M%S")
         prefix = f"{guard.bot_id}-{symbol}-{entered}-protect{guard.version}"
         orders = protective_orders(
-            guard.stops.levels,
+            levels,
             symbol=symbol,
             quantity=guard.quantity,
             created_at=at,

@@ -18,7 +18,7 @@ import pandas as pd
 
 from orchestrade.agents.portfolio import PortfolioAgent, Trade
 from orchestrade.backtest.results import BacktestResult
-from orchestrade.backtest.tables import TOTAL_COLUMN
+from orchestrade.backtest.tables import FILL_COLUMNS, TOTAL_COLUMN, TRADE_COLUMNS
 from orchestrade.data import BarPanel
 from orchestrade.domain import Side
 
@@ -96,7 +96,7 @@ def _positions(
 
 def _trades(portfolio: PortfolioAgent, panel: BarPanel, bot_id: str) -> pd.DataFrame:
     index = pd.DatetimeIndex(panel.timestamps, tz="UTC")
-    records = [_trade_row(trade, index, "exit") for trade in portfolio.trades]
+    records = [_trade_row(trade, index, trade.exit_reason) for trade in portfolio.trades]
     last_bar = {}
     for row, symbol in enumerate(panel.symbols):
         present = np.flatnonzero(~np.isnan(panel.close[row]))
@@ -119,22 +119,7 @@ def _trades(portfolio: PortfolioAgent, panel: BarPanel, bot_id: str) -> pd.DataF
             fees=open_trade.costs,
         )
         records.append(_trade_row(trade, index, "end"))
-    frame = pd.DataFrame(
-        records,
-        columns=[
-            "symbol",
-            "entry_time",
-            "entry_price",
-            "exit_time",
-            "exit_price",
-            "qty",
-            "pnl",
-            "fees",
-            "exit_reason",
-            "return_pct",
-            "bars_held",
-        ],
-    )
+    frame = pd.DataFrame(records, columns=list(TRADE_COLUMNS))
     for name in ("entry_time", "exit_time"):
         frame[name] = pd.to_datetime(frame[name], utc=True)
     return frame
@@ -173,8 +158,6 @@ def _fills(portfolio: PortfolioAgent) -> pd.DataFrame:
         }
         for _, fill in portfolio.fills
     ]
-    frame = pd.DataFrame(
-        rows, columns=["symbol", "time", "side", "qty", "price", "fee", "tax", "reason"]
-    )
+    frame = pd.DataFrame(rows, columns=list(FILL_COLUMNS))
     frame["time"] = pd.to_datetime(frame["time"], utc=True)
     return frame
