@@ -92,7 +92,8 @@ async def test_a_healthy_machine_reports_nothing(bus: InMemoryBus, tmp_path: Pat
 
     assert health.healthy
     assert health.database_ok
-    assert health.database_ms is not None and health.database_ms >= 0
+    assert health.database_ms is not None
+    assert health.database_ms >= 0
     assert inbox.events == []
 
 
