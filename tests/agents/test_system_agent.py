@@ -72,7 +72,7 @@ async def test_thresholds_crossed_are_medium_anomalies_with_value_and_threshold(
     health = await agent.check()
     await bus.wait_idle()
 
-    detectors = {event.detector: event for event in inbox.events}  # type: ignore[attr-defined]
+    detectors = {e.detector: e for e in inbox.events if isinstance(e, AnomalyDetected)}
     assert set(detectors) == {"system_memory", "system_disk"}
     memory = detectors["system_memory"]
     assert memory.severity is Severity.MEDIUM
