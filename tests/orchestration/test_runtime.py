@@ -382,3 +382,38 @@ def test_an_outcome_without_a_local_portfolio_has_no_result() -> None:
         outcome.require_result()
     assert outcome.bars_per_second == 2_000.0
     assert ReplayOutcome(None, None, bars=10, seconds=0.0).bars_per_second == float("inf")
+
+
+def test_a_feed_that_breaks_ends_the_run_resumably(
+    bars: BarPanel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A feed that disconnects mid-run (here: the slice iterator raises) stops the node
+    cleanly: no exception escapes, the outcome says interrupted, and a second run on the same
+    files resumes to the uninterrupted result without sending any order twice."""
+    import orchestrade.orchestration.runtime as runtime
+
+    backtest = Backtest(bars, spec(stops=STOPS), cash=10_000_000.0, market="krx")
+    expected = backtest.run(**PARAMS)
+    real = runtime.iter_slices
+
+    def breaking(panel: BarPanel, timeframe: str = "1d") -> Any:
+        for number, item in enumerate(real(panel, timeframe)):
+            if number == 60:
+                raise ConnectionError("feed disconnected")
+            yield item
+
+    options: dict[str, Any] = {
+        "params": PARAMS,
+        "database_url": f"sqlite:///{tmp_path / 'app.db'}",
+        "broker_path": tmp_path / "paper" / "bot.db",
+    }
+    monkeypatch.setattr(runtime, "iter_slices", breaking)
+    first = replay(backtest, **options)
+    monkeypatch.setattr(runtime, "iter_slices", real)
+    second = replay(backtest, **options)
+
+    assert first.interrupted
+    assert first.bars == 60 * len(bars.symbols)
+    assert second.interrupted is False
+    assert "failed" not in second.counters["execution"]
+    assert_same_trading(expected, second)
