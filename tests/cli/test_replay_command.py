@@ -134,6 +134,8 @@ def test_a_bad_speed_is_one_clear_line(bars_csv: Path, speed: str) -> None:
         (["--fill", "close"], "fill 'close' is not supported by the trading stack yet"),
         (["--bus", "kafka://x"], "--bus must be memory or redis://..., got 'kafka://x'"),
         (["--remote", "oracle"], "unknown agent(s) oracle"),
+        (["--mode", "portfolio"], "portfolio mode is not supported by the trading stack yet"),
+        (["--bus", "redis://user:secret@127.0.0.1:9/0"], "cannot reach Redis at 127.0.0.1:9"),
     ],
 )
 def test_bad_replay_options_are_one_clear_line(
@@ -143,3 +145,4 @@ def test_bad_replay_options_are_one_clear_line(
 
     assert code == 2
     assert message in " ".join(output.split())
+    assert "secret" not in output

@@ -46,10 +46,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis.asyncio as redis_asyncio
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 
 from orchestrade.bus.codec import Codec, MsgpackCodec
 from orchestrade.bus.dispatch import (
@@ -61,6 +62,7 @@ from orchestrade.bus.dispatch import (
     utc_now,
 )
 from orchestrade.bus.errors import (
+    BusError,
     BusNotRunningError,
     MessageDecodeError,
     SubscriptionError,
@@ -419,6 +421,8 @@ class RedisStreamsBus:
             if not seconds > 0:
                 raise SubscriptionError(f"{label} must be > 0, got {seconds!r}")
         self._client: redis_asyncio.Redis = redis_asyncio.Redis.from_url(url)
+        parts = urlsplit(url)
+        self._where = f"{parts.hostname or '?'}:{parts.port or 6379}"  # never the password
         self._prefix = prefix
         self._name = name or f"bus-{uuid.uuid4().hex[:12]}"
         self._codec: Codec = codec or MsgpackCodec()
@@ -525,6 +529,17 @@ class RedisStreamsBus:
             self._running = False
             await self._publisher.aclose()
             await self._client.aclose()
+
+    async def ping(self) -> None:
+        """Check that the Redis server answers.
+
+        Raises:
+            BusError: the server cannot be reached (the message names the URL and the cause).
+        """
+        try:
+            await self._client.ping()
+        except RedisError as error:
+            raise BusError(f"cannot reach Redis at {self._where}: {error}") from error
 
     async def wait_idle(self, *, poll_s: float = 0.001) -> None:
         """Wait until every consumer group of every stream under this bus's prefix has read

@@ -279,7 +279,9 @@ async def _bus(url: str, bot: str) -> Bus:
         raise typer.BadParameter(f"--bus must be memory or redis://..., got {url!r}")
     from orchestrade.bus.redis_streams import RedisStreamsBus
 
-    return RedisStreamsBus(url, prefix=f"orchestrade:{bot}", name=f"node-{uuid.uuid4().hex[:8]}")
+    bus = RedisStreamsBus(url, prefix=f"orchestrade:{bot}", name=f"node-{uuid.uuid4().hex[:8]}")
+    await bus.ping()  # a clear error now rather than a traceback from the first publish
+    return bus
 
 
 def _speed(text: str) -> float | str:
