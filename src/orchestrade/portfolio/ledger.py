@@ -160,9 +160,9 @@ class Ledger:
         for symbol, position in state.account.positions.items():
             if position.quantity:
                 mark = self._last_close.get(symbol)
-                if mark is None:
-                    mark = position.average_price or ZERO
-                value += position.quantity * mark
+                # Before its first close a position is worth what it cost (exactly: not
+                # quantity x the rounded average price).
+                value += position.cost_basis if mark is None else position.quantity * mark
         return value
 
     def quantity(self, account_id: str, symbol: Symbol) -> Decimal:
