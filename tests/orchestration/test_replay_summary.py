@@ -179,7 +179,7 @@ async def test_closed_round_trips_and_open_positions_become_trades(result: Backt
     # pnl 12,000 - 10,000 - (10 + 12 + 24) = 1,954; 19.54% of 10,000
     assert (closed.entry_time, closed.exit_time) == (pd.Timestamp(day(1)), pd.Timestamp(day(2)))
     assert (closed.entry_price, closed.exit_price, closed.qty) == (100.0, 120.0, 100.0)
-    assert (closed.pnl, closed.fees, closed.exit_reason) == (1_954.0, 46.0, "exit")
+    assert (closed.pnl, closed.fees, closed.exit_reason) == (1_954.0, 46.0, "signal")
     assert (closed.return_pct, closed.bars_held) == (pytest.approx(19.54), 1)
     still_open = got.loc[SAMSUNG]
     # valued at the last close, 60: 60,000 - 50,000 - 5 = 9,995
