@@ -561,3 +561,17 @@ def kernel_entry_quantity(settings: SimulationConfig, bar: Bar) -> Decimal:
     sim = simulate(prices, signal_arrays(2, entries=(0,)), settings)
     buys = [f for f in sim.fills if f["side"] > 0]
     return D(repr(float(buys[0]["quantity"]))) if buys else D(0)
+
+
+def test_a_fractional_lot_quantity_is_exactly_on_the_lot_grid() -> None:
+    # floor(1,000,000 / (70,363.4 x 1.001) / 1e-8) x 1e-8 = 14.19773630 in binary floats is
+    # 14.197736300000001; the order carries the exact multiple of the lot a broker accepts.
+    settings = config(lot_size=1e-8, cash=1_000_000.0)
+    planner = planner_for(settings)
+
+    quantity = entry_at(planner, daily_bar(1, 70_363.4))
+
+    assert quantity % Decimal("1e-8") == 0
+    kernel = kernel_entry_quantity(settings, daily_bar(1, 70_363.4))
+    assert float(quantity) == pytest.approx(float(kernel), rel=1e-12)
+    assert quantity == Decimal("14.1977363")

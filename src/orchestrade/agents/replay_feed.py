@@ -1,13 +1,17 @@
-"""Stored bars as a stream of market-data slices: the replay clock's source of time.
+"""Stored bars or ticks as a stream of market-data slices: the replay clock's source of time.
 
 A slice is every bar that starts at one instant (one per symbol that traded then). The
 backtest kernel walks the same aligned panel, so a replay and a backtest see the same bars
 in the same order; NaN cells (a symbol without a bar at that time) are skipped.
+
+Stored trade prints replay through the live path's tick-to-bar aggregation
+(`iter_tick_slices`): the bars equal the batch `ticks_to_bars` of the same prints, so a
+backtest on those bars and a replay of the ticks trade alike.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -15,7 +19,8 @@ from decimal import Decimal
 import numpy as np
 
 from orchestrade.data import BarPanel
-from orchestrade.domain import TIMEFRAMES, Bar, Symbol, ValidationError
+from orchestrade.data.bar_aggregation import BarAggregator
+from orchestrade.domain import TIMEFRAMES, Bar, Market, Symbol, Tick, ValidationError
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +73,38 @@ def iter_slices(panel: BarPanel, timeframe: str = "1d") -> Iterator[BarSlice]:
             for row, o, h, lo, c, v in zip(rows.tolist(), *values, strict=True)
         )
         yield BarSlice(start, bars)
+
+
+def iter_tick_slices(
+    ticks: Iterable[Tick], timeframe: str, *, market: Market
+) -> Iterator[BarSlice]:
+    """Trade prints, oldest first, aggregated into bars and handed over slice by slice.
+
+    Before each print, every bar whose bucket has ended by its time is closed (for all
+    symbols: their buckets end together), so a slice is complete when it is handed over:
+    no later print can belong to it. Prints out of time order are dropped as late by the
+    aggregator (its documented policy); the rest close at the end of the stream.
+    """
+    aggregator = BarAggregator(timeframe, market=market)
+    pending: dict[datetime, dict[Symbol, Bar]] = {}
+    for tick in ticks:
+        for bar in aggregator.flush(tick.time):
+            pending.setdefault(bar.start, {})[bar.symbol] = bar
+        closed = aggregator.add(tick)
+        if closed is not None:
+            pending.setdefault(closed.start, {})[closed.symbol] = closed
+        if pending:
+            yield from _slices(pending)
+            pending.clear()
+    for bar in aggregator.flush():
+        pending.setdefault(bar.start, {})[bar.symbol] = bar
+    yield from _slices(pending)
+
+
+def _slices(pending: dict[datetime, dict[Symbol, Bar]]) -> Iterator[BarSlice]:
+    for start in sorted(pending):
+        bars = pending[start]
+        yield BarSlice(start, tuple(bars[symbol] for symbol in sorted(bars)))
 
 
 class _Decimals:

@@ -27,7 +27,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import numpy as np
 
@@ -114,6 +114,7 @@ class OrderPlanner:
             Symbol(symbol): _symbol_rules(config, index) for index, symbol in enumerate(symbols)
         }
         self._symbols = frozenset(self._rules)
+        self._lots = {symbol: Decimal(repr(rules.lot)) for symbol, rules in self._rules.items()}
         self._upper, self._ticks = tick_bands()
         self._pending: dict[Symbol, Signal] = {}
         self._halted: dict[str, date] = {}
@@ -177,7 +178,11 @@ class OrderPlanner:
         quantity = self.entry_quantity(account_id, bar)
         if quantity <= 0:
             return None
-        order = self._order(bar, Side.BUY, Decimal(repr(quantity)), "entry")
+        # On the lot grid exactly: the float floor(x / lot) * lot of a fractional lot carries
+        # binary noise (1.4197736300000001) that a broker refuses as off the lot.
+        lot = self._lots[bar.symbol]
+        units = (Decimal(repr(quantity)) / lot).to_integral_value(rounding=ROUND_HALF_EVEN)
+        order = self._order(bar, Side.BUY, units * lot, "entry")
         return PlannedOrder(account_id, order, "entry")
 
     def entry_quantity(self, account_id: str, bar: Bar) -> float:

@@ -29,7 +29,7 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -42,7 +42,7 @@ from orchestrade.agents.base import Agent
 from orchestrade.agents.data import ReplayDataAgent
 from orchestrade.agents.execution import ExecutionAgent
 from orchestrade.agents.portfolio import PortfolioAgent
-from orchestrade.agents.replay_feed import BarSlice, iter_slices
+from orchestrade.agents.replay_feed import BarSlice, iter_slices, iter_tick_slices
 from orchestrade.agents.risk import RiskAgent
 from orchestrade.agents.strategy import StrategyAgent
 from orchestrade.agents.system import SystemAgent
@@ -62,6 +62,7 @@ from orchestrade.domain import (
     Market,
     OrderId,
     Symbol,
+    Tick,
 )
 from orchestrade.execution.oms import OrderManager
 from orchestrade.execution.reconciliation import NEVER_SENT_REASON, ReconciliationReport
@@ -157,6 +158,9 @@ class TradingNode:
         supervise: also run the health monitor (restarts silent or crashed agents) and the
             system agent (machine health, risk-file reload).
         risk_file: the risk settings file the system agent reloads when it changes.
+        ticks: replay these trade prints (oldest first) instead of the backtest's bars: the
+            data agent aggregates them into bars of the backtest's timeframe as a live feed
+            would. The backtest should hold the bars of the same prints (`ticks_to_bars`).
 
     Raises:
         RuntimeConfigurationError: the strategy is not a spec, an agent name is unknown, or
@@ -179,6 +183,7 @@ class TradingNode:
         remote: Collection[str] = (),
         supervise: bool = True,
         risk_file: Path | None = None,
+        ticks: Iterable[Tick] | None = None,
     ) -> None:
         unknown = sorted(set(remote) - set(AGENT_NAMES))
         if unknown:
@@ -227,6 +232,7 @@ class TradingNode:
         self.system: SystemAgent | None = None
         self._supervise = supervise
         self._risk_file = risk_file
+        self._ticks = ticks
         self._started_at = 0.0
         self._spec = spec
         self._stopping: asyncio.Event | None = None
@@ -298,7 +304,13 @@ class TradingNode:
             self.portfolio = PortfolioAgent(bus, self.new_ledger())
             self.agents["portfolio"] = self.portfolio
         if "data" in wanted:
-            feed = self._clocked(iter_slices(self.panel, self.backtest.bars.timeframe))
+            timeframe = self.backtest.bars.timeframe
+            slices = (
+                iter_slices(self.panel, timeframe)
+                if self._ticks is None
+                else iter_tick_slices(self._ticks, timeframe, market=self._main_market())
+            )
+            feed = self._clocked(slices)
             self.data = ReplayDataAgent(feed, bus, **self._pace)
             self.agents["data"] = self.data
         if self._supervise:
@@ -493,6 +505,10 @@ class TradingNode:
             parameters={**self.backtest.default_parameters(), **self.params},
             settings={"mode": self.mode, "account_mode": self.config.mode},
         )
+
+    def _main_market(self) -> Market:
+        markets = list(self.backtest.bars.markets)
+        return max(set(markets), key=markets.count)
 
     def _clocked(self, slices: Iterator[BarSlice]) -> Iterator[BarSlice]:
         for item in slices:
