@@ -163,3 +163,19 @@ def test_interval_must_be_positive(tmp_path: Path) -> None:
 
     with pytest.raises(AgentError, match="interval_s must be > 0"):
         SystemAgent(InMemoryBus(), home=tmp_path, interval_s=0)
+
+
+def test_cpu_is_read_over_at_least_a_second(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import orchestrade.agents.system as system
+
+    clock = iter([100.0, 100.01, 102.0, 102.5])
+    used = iter([5.0, 5.5, 6.0, 6.4])
+    monkeypatch.setattr(system.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(system, "_cpu_seconds", lambda _process: next(used))
+    agent = SystemAgent(InMemoryBus(), home=tmp_path)  # reads (100.0 s, 5.0 cpu s)
+
+    assert agent.sample().cpu_pct == 0.0  # 10 ms later: too short to read, nothing yet
+    assert agent.sample().cpu_pct == pytest.approx(50.0)  # 1 cpu s over 2 s
+    assert agent.sample().cpu_pct == pytest.approx(50.0)  # 0.5 s later: the last reading

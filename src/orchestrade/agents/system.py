@@ -31,6 +31,9 @@ from orchestrade.settings import SettingsError, load_risk_settings
 
 log = logging.getLogger(__name__)
 
+MIN_CPU_WINDOW_S = 1.0
+"""Shortest span a CPU reading is taken over."""
+
 DatabaseProbe = Callable[[], None]
 """Runs one trivial query; raises when the database does not answer."""
 
@@ -97,7 +100,8 @@ class SystemAgent(Agent):
         self.interval_s = interval_s
         self.health: SystemHealth | None = None
         self._process = psutil.Process()
-        self._process.cpu_percent(None)  # the first reading primes the counter
+        self._cpu_mark = (time.monotonic(), _cpu_seconds(self._process))
+        self._cpu_pct = 0.0
         self._reported: set[str] = set()
         self._risk_mtime = self._mtime()
 
@@ -123,7 +127,7 @@ class SystemAgent(Agent):
     def sample(self) -> SystemHealth:
         """The machine now (no events)."""
         limits = self.thresholds
-        cpu = float(self._process.cpu_percent(None))
+        cpu = self._cpu_busy()
         memory = self._process.memory_info().rss / 2**20
         disk = shutil.disk_usage(self.home if self.home.exists() else Path.cwd()).free / 2**20
         database_ms: float | None = None
@@ -192,6 +196,19 @@ class SystemAgent(Agent):
             )
         )
 
+    def _cpu_busy(self) -> float:
+        """CPU time used per wall-clock second since the last reading, in percent.
+
+        Measured over at least `MIN_CPU_WINDOW_S`: over a shorter window a few milliseconds
+        of work read as thousands of percent, so the previous reading stands until then.
+        """
+        now, used = time.monotonic(), _cpu_seconds(self._process)
+        then, before = self._cpu_mark
+        if now - then >= MIN_CPU_WINDOW_S:
+            self._cpu_pct = 100.0 * (used - before) / (now - then)
+            self._cpu_mark = (now, used)
+        return self._cpu_pct
+
     def _mtime(self) -> float | None:
         if self.risk_file is None:
             return None
@@ -199,3 +216,8 @@ class SystemAgent(Agent):
             return self.risk_file.stat().st_mtime
         except OSError:
             return None
+
+
+def _cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
