@@ -234,10 +234,10 @@ def parse_slippage(text: str) -> tuple[float, float]:
         ) from None
 
 
-def result_table(result: BacktestResult, name: str) -> Table:
-    """The headline metrics of a run."""
+def result_table(result: BacktestResult, name: str, *, kind: str = "backtest") -> Table:
+    """The headline metrics of a run (`kind`: backtest, replay or paper)."""
     metrics = result.metrics
-    table = Table(title=f"backtest: {name}", title_justify="left")
+    table = Table(title=f"{kind}: {name}", title_justify="left")
     table.add_column("metric")
     table.add_column("value", justify="right")
     rows = (

@@ -81,7 +81,7 @@ def replay_through_agents(
     broker.parent.mkdir(parents=True, exist_ok=True)
     outcome = replay(engine, database_url=url, broker_path=broker, bot_id=bot_id)
     replayed = outcome.require_result()
-    console.print(result_table(replayed, f"{DEMO_STRATEGY}, replay (bot {bot_id})"))
+    console.print(result_table(replayed, f"{DEMO_STRATEGY} (bot {bot_id})", kind="replay"))
     same = _trade_keys(replayed) == _trade_keys(result)
     console.print(
         f"replay: {outcome.bars:,} bars through data -> strategy -> rules -> risk -> OMS -> "

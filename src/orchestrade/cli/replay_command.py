@@ -240,7 +240,7 @@ def _run_node(mode: str, options: dict[str, Any], **pace: Any) -> None:
     if outcome.interrupted:
         console.print(f"stopped before the end; resume with --bot-id {bot}")
     if outcome.result is not None:
-        console.print(result_table(outcome.result, f"{engine.strategy_name} ({mode})"))
+        console.print(result_table(outcome.result, engine.strategy_name, kind=mode))
         json_out = options.get("json_out")
         if json_out is not None:
             console.print(f"results JSON: {outcome.result.to_json(json_out)}")
