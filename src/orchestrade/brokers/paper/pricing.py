@@ -1,8 +1,10 @@
 """Where and at what price a paper order fills in a bar: the backtest kernel's float rules.
 
 Every number here is computed with the same float operations, in the same order, and the
-same compiled `round_to_tick`, as `orchestrade.backtest._kernel_loop._bar`, so that a
-replay through the paper broker and a kernel run on the same bars agree bit for bit:
+same `round_to_tick` (its Python source: the compiled one gives the same floats, and calling
+it from Python would cost a numba load of about half a second at the first fill), as
+`orchestrade.backtest._kernel_loop._bar`, so that a replay through the paper broker and a
+kernel run on the same bars agree bit for bit:
 
 - market and stop fills slip adversely by raw x slippage_bps x 1e-4 + slippage_range x
   (high - low), then round to the grid against the trader (buys up, sells down);
@@ -25,6 +27,8 @@ from enum import IntEnum
 from orchestrade.backtest.costs import commission_fee, round_to_tick, tick_bands
 from orchestrade.brokers.paper.settings import PaperSettings, SymbolRules
 from orchestrade.domain import Bar, Order, OrderType, Side
+
+_ROUND_TO_TICK = round_to_tick.py_func
 
 _BAND_TOLERANCE = 1e-12
 _LOT_TOLERANCE = 1e-9
@@ -91,7 +95,9 @@ class Pricer:
     def round(self, price: float, upward: bool, rules: SymbolRules) -> float:
         """`price` on the grid of `rules`, rounded up or down."""
         return float(
-            round_to_tick(price, upward, rules.tick_code, rules.tick_size, self._upper, self._ticks)
+            _ROUND_TO_TICK(
+                price, upward, rules.tick_code, rules.tick_size, self._upper, self._ticks
+            )
         )
 
     def slipped(self, raw: float, side: Side, bar: BarPrices, rules: SymbolRules) -> float:
