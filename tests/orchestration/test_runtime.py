@@ -417,3 +417,44 @@ def test_a_feed_that_breaks_ends_the_run_resumably(
     assert second.interrupted is False
     assert "failed" not in second.counters["execution"]
     assert_same_trading(expected, second)
+
+
+def test_signal_decisions_are_recorded_once_even_across_a_resumed_run(
+    bars: BarPanel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every decision of the rules (approved or rejected, with the reasons) lands in the
+    signals table; a run resumed after an interruption decides its earlier bars again but
+    does not record them twice."""
+    import orchestrade.orchestration.runtime as runtime
+    from orchestrade.storage import SignalRepository, open_store
+
+    backtest = Backtest(bars, "sma_cross", cash=10_000_000.0, market="krx")
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    options: dict[str, Any] = {"params": PARAMS, "database_url": url}
+    whole = replay(backtest, broker_path=tmp_path / "whole.db", bot_id="whole", **options)
+
+    real = runtime.iter_slices
+
+    def breaking(panel: BarPanel, timeframe: str = "1d") -> Any:
+        for number, item in enumerate(real(panel, timeframe)):
+            if number == 70:
+                raise ConnectionError("feed disconnected")
+            yield item
+
+    monkeypatch.setattr(runtime, "iter_slices", breaking)
+    replay(backtest, broker_path=tmp_path / "split.db", bot_id="split", **options)
+    monkeypatch.setattr(runtime, "iter_slices", real)
+    replay(backtest, broker_path=tmp_path / "split.db", bot_id="split", **options)
+
+    with open_store(url) as store:
+        repository = SignalRepository(store)
+        recorded = {
+            bot: repository.recent(limit=10_000, bot_id=bot)  # type: ignore[arg-type]
+            for bot in ("whole", "split")
+        }
+    decided = whole.counters["orchestrator"]
+    assert len(recorded["whole"]) == decided.get("approved", 0) + decided.get("rejected", 0)
+    key = [(d.signal.time, d.signal.symbol, d.approved, d.reason) for d in recorded["whole"]]
+    again = [(d.signal.time, d.signal.symbol, d.approved, d.reason) for d in recorded["split"]]
+    assert again == key
+    assert len(set(again)) == len(again)

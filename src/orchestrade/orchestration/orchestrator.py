@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Mapping
+from datetime import datetime
 
 from orchestrade.agents.base import Agent
 from orchestrade.bus import Bus
@@ -37,7 +38,7 @@ from orchestrade.domain import (
 from orchestrade.orchestration.order_planning import OrderPlanner
 from orchestrade.orchestration.rules import Action, RuleEngine, RuleOutcome, StopScope
 from orchestrade.portfolio import Ledger
-from orchestrade.storage import BotRepository
+from orchestrade.storage import BotRepository, SignalDecision, SignalRepository
 
 log = logging.getLogger(__name__)
 notify_log = logging.getLogger("orchestrade.notify")
@@ -54,6 +55,8 @@ class Orchestrator(Agent):
         rules: RuleEngine,
         *,
         bots: BotRepository | None = None,
+        signals: SignalRepository | None = None,
+        signals_recorded_until: datetime | None = None,
         agent_id: str = "orchestrator",
         heartbeat_interval_s: float = 1.0,
     ) -> None:
@@ -62,6 +65,10 @@ class Orchestrator(Agent):
         self.planners = dict(planners)
         self.rules = rules
         self.bots = bots
+        self.signals = signals
+        # A resumed run decides its earlier bars again: those decisions are on record already.
+        self._recorded_until = signals_recorded_until
+        self._decided: list[SignalDecision] = []
         self.states: dict[BotId, BotState] = {bot: BotState.RUNNING for bot in self.planners}
         self.decisions: Counter[str] = Counter()
 
@@ -92,6 +99,17 @@ class Orchestrator(Agent):
                 for bot in list(self.states):
                     if match.scope is StopScope.ALL or self.day_pnl(bot) < 0:
                         await self.set_state(bot, BotState.STOPPED, f"{match.rule}: {match.reason}")
+
+    def flush_decisions(self) -> None:
+        """Write the signal decisions taken since the last flush (one transaction: the
+        decisions of a close are written at the next open, or when the orchestrator stops)."""
+        if self.signals is not None and self._decided:
+            decided, self._decided = self._decided, []
+            self.signals.record_many(decided)
+
+    async def on_stop(self) -> None:
+        self.flush_decisions()
+        await super().on_stop()
 
     def day_pnl(self, bot_id: BotId) -> float:
         """The bot's equity change since the start of its accounts' trading day."""
@@ -126,6 +144,11 @@ class Orchestrator(Agent):
             self.decisions["ignored"] += 1
             return
         outcome = self.rules.evaluate(event)
+        if self.signals is not None and (
+            self._recorded_until is None or signal.time > self._recorded_until
+        ):
+            reason = "; ".join(outcome.reasons)
+            self._decided.append(SignalDecision(signal, outcome.approved, reason))
         if not outcome.approved:
             self.decisions["rejected"] += 1
             log.debug("signal rejected: %s %s %s", signal.symbol, signal.side, outcome.reasons)
@@ -137,6 +160,7 @@ class Orchestrator(Agent):
     async def on_bars_opened(self, envelope: Envelope) -> None:
         event = envelope.payload
         assert isinstance(event, BarsOpened)
+        self.flush_decisions()
         for bar in event.bars:
             self.ledger.on_open(bar)
         for bar in event.bars:

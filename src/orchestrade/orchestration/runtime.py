@@ -76,7 +76,13 @@ from orchestrade.orchestration.rules import RuleEngine, rule_parameters
 from orchestrade.portfolio import Ledger
 from orchestrade.risk import KrxPriceLimitCheck, RiskEngine, StopSettings
 from orchestrade.settings import RulesSettings
-from orchestrade.storage import BotRepository, SqlOrderJournal, Store, open_store
+from orchestrade.storage import (
+    BotRepository,
+    SignalRepository,
+    SqlOrderJournal,
+    Store,
+    open_store,
+)
 from orchestrade.strategies import StrategySpec
 from orchestrade.strategies.streaming import compile_streaming
 
@@ -287,8 +293,16 @@ class TradingNode:
             self.agents["strategy"] = StrategyAgent(bot, engine, self.symbols, bus)
         if "orchestrator" in wanted:
             planner = OrderPlanner(bot, config, self.symbols, self.new_ledger(track_days=True))
+            signals = SignalRepository(self.store) if self.store is not None else None
+            recorded = signals.recent(limit=1, bot_id=bot) if signals is not None else []
             self.agents["orchestrator"] = Orchestrator(
-                bus, planner.ledger, {bot: planner}, self._rules, bots=self.bots
+                bus,
+                planner.ledger,
+                {bot: planner},
+                self._rules,
+                bots=self.bots,
+                signals=signals,
+                signals_recorded_until=recorded[0].signal.time if recorded else None,
             )
         if "risk" in wanted:
             markets = self.backtest.bars.markets

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +46,15 @@ class SignalRepository:
         """Append one decision."""
         with self._store.transaction() as transaction:
             transaction.connection.execute(insert(SIGNALS).values(to_row(decision)))
+
+    def record_many(self, decisions: Sequence[SignalDecision]) -> None:
+        """Append several decisions in one transaction, in order (nothing for none)."""
+        if not decisions:
+            return
+        with self._store.transaction() as transaction:
+            transaction.connection.execute(
+                insert(SIGNALS), [to_row(decision) for decision in decisions]
+            )
 
     def recent(
         self,
