@@ -38,7 +38,8 @@ def demo(
         typer.Option("--db", help="Store URL (default: demo.db under ORCHESTRADE_HOME)."),
     ] = None,
 ) -> None:
-    """Make a synthetic market, store it, check its quality, show indicators, backtest it."""
+    """Make a synthetic market, store it, check its quality, show indicators, backtest it,
+    then replay it through the agents and the paper broker."""
     settings = Settings()
     url = db or f"sqlite:///{settings.home / 'demo.db'}"
     console.rule("[bold]orchestrade demo")
