@@ -40,6 +40,7 @@ from orchestrade.orchestration.orchestrator import Orchestrator
 from orchestrade.orchestration.order_planning import OrderPlanner
 from orchestrade.portfolio import Ledger
 from orchestrade.settings import RulesSettings
+from orchestrade.storage import SignalDecision
 
 pytestmark = pytest.mark.anyio
 
@@ -338,3 +339,58 @@ async def test_a_high_anomaly_about_a_bot_stops_that_bot(
     assert orchestrator.states == {BOT: BotState.STOPPED, OTHER: BotState.RUNNING}
     (change,) = outbox.changes
     assert change.reason.startswith("stop_bot_on_high_anomaly")
+
+
+# -- the record of decisions -------------------------------------------------------------------
+
+
+class DecisionSink:
+    """Stands in for the SignalRepository: keeps each `record_many` batch."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[tuple[float, bool]]] = []
+
+    def record_many(self, decisions: Sequence[SignalDecision]) -> None:
+        self.batches.append([(d.signal.confidence, d.approved) for d in decisions])
+
+
+def recording(bus: InMemoryBus, sink: DecisionSink, interval_s: float) -> Orchestrator:
+    agent = build(bus)
+    agent.signals = sink  # type: ignore[assignment]
+    agent.decision_flush_interval_s = interval_s
+    return agent
+
+
+async def test_decisions_are_written_after_the_close_when_the_interval_has_passed(
+    bus: InMemoryBus,
+) -> None:
+    sink = DecisionSink()
+    agent = recording(bus, sink, interval_s=0.0)
+    await agent.start()
+    try:
+        await send(bus, signal(SignalSide.BUY, 0.9), signal(SignalSide.BUY, 0.1))
+        assert sink.batches == []  # nothing is written on the way to the next open
+        await open_day(bus, 1)
+        assert sink.batches == []
+        await close_day(bus, 1)
+        assert sink.batches == [[(0.9, True), (0.1, False)]]
+        await close_day(bus, 2)  # nothing new: no empty transaction
+        assert len(sink.batches) == 1
+    finally:
+        await agent.stop()
+
+
+async def test_decisions_wait_for_the_interval_and_the_rest_is_written_at_stop(
+    bus: InMemoryBus,
+) -> None:
+    sink = DecisionSink()
+    agent = recording(bus, sink, interval_s=3600.0)
+    await agent.start()
+    try:
+        for day in range(3):
+            await send(bus, signal(SignalSide.SELL, 0.5, day=day))
+            await close_day(bus, day)
+        assert sink.batches == []
+    finally:
+        await agent.stop()
+    assert sink.batches == [[(0.5, True), (0.5, True), (0.5, True)]]

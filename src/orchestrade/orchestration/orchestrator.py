@@ -15,6 +15,7 @@ bots' state at once (`BotStateChanged`); `notify` effects are logged on the
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
@@ -43,6 +44,11 @@ from orchestrade.storage import BotRepository, SignalDecision, SignalRepository
 log = logging.getLogger(__name__)
 notify_log = logging.getLogger("orchestrade.notify")
 
+DECISION_FLUSH_INTERVAL_S = 1.0
+"""Signal decisions are written to storage at most this often (wall time, by default)..."""
+DECISION_FLUSH_BATCH = 4096
+"""...or as soon as this many are waiting."""
+
 
 class Orchestrator(Agent):
     """Signals in, order requests out, for the bots of `planners` (one planner per bot)."""
@@ -59,6 +65,7 @@ class Orchestrator(Agent):
         signals_recorded_until: datetime | None = None,
         agent_id: str = "orchestrator",
         heartbeat_interval_s: float = 1.0,
+        decision_flush_interval_s: float = DECISION_FLUSH_INTERVAL_S,
     ) -> None:
         super().__init__(agent_id, bus, heartbeat_interval_s=heartbeat_interval_s)
         self.ledger = ledger
@@ -69,6 +76,8 @@ class Orchestrator(Agent):
         # A resumed run decides its earlier bars again: those decisions are on record already.
         self._recorded_until = signals_recorded_until
         self._decided: list[SignalDecision] = []
+        self.decision_flush_interval_s = decision_flush_interval_s
+        self._flushed_at = time.monotonic()
         self.states: dict[BotId, BotState] = {bot: BotState.RUNNING for bot in self.planners}
         self.decisions: Counter[str] = Counter()
 
@@ -101,11 +110,22 @@ class Orchestrator(Agent):
                         await self.set_state(bot, BotState.STOPPED, f"{match.rule}: {match.reason}")
 
     def flush_decisions(self) -> None:
-        """Write the signal decisions taken since the last flush (one transaction: the
-        decisions of a close are written at the next open, or when the orchestrator stops)."""
+        """Write the signal decisions taken since the last flush, in one transaction."""
+        self._flushed_at = time.monotonic()
         if self.signals is not None and self._decided:
             decided, self._decided = self._decided, []
             self.signals.record_many(decided)
+
+    def _flush_decisions_when_due(self) -> None:
+        """Flush at most once per `DECISION_FLUSH_INTERVAL_S` of wall time (or sooner when
+        many are waiting), after a close, never on the way from a bar's open to its orders.
+
+        The decisions are a record, not money state: a crash loses at most the last
+        interval's, and a resumed run decides those bars again and records them then (it
+        skips only what is already on record)."""
+        due = time.monotonic() - self._flushed_at >= self.decision_flush_interval_s
+        if due or len(self._decided) >= DECISION_FLUSH_BATCH:
+            self.flush_decisions()
 
     async def on_stop(self) -> None:
         self.flush_decisions()
@@ -160,7 +180,6 @@ class Orchestrator(Agent):
     async def on_bars_opened(self, envelope: Envelope) -> None:
         event = envelope.payload
         assert isinstance(event, BarsOpened)
-        self.flush_decisions()
         for bar in event.bars:
             self.ledger.on_open(bar)
         for bar in event.bars:
@@ -177,6 +196,7 @@ class Orchestrator(Agent):
             for planner in self.planners.values():
                 if bar.symbol in planner.symbols:
                     planner.at_close(bar)
+        self._flush_decisions_when_due()
 
     async def on_order_filled(self, envelope: Envelope) -> None:
         event = envelope.payload
