@@ -7,7 +7,8 @@ broker) -> portfolio on the in-process bus. Printed:
 
 * bars/s over the 32 symbols with the journal and the broker state in SQLite files (what
   `orchestrade replay` does) and with an in-memory journal (the stack without disk);
-* bars/s for 8, 16 and 32 symbols (scaling with symbols);
+* bars/s for 8, 16 and 32 symbols (scaling with symbols), and for 2 and 4 bots (sma_cross
+  with other parameters) over the 32 symbols in one node (scaling with bots);
 * market-data-to-order latency: from the `BarsOpened` publish of a slice to the OMS
   `submit` of each order decided for that open, p50 and p99, and the same for the first
   order of each open only (the later ones wait for the earlier ones to be journaled);
@@ -30,11 +31,13 @@ from orchestrade.agents.data import ReplayDataAgent
 from orchestrade.backtest.engine import Backtest
 from orchestrade.domain import BarsOpened, Order
 from orchestrade.execution.oms import OrderManager
-from orchestrade.orchestration.runtime import ReplayOutcome, replay
+from orchestrade.orchestration.runtime import BotPlan, ReplayOutcome, replay
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "krx"
 REFERENCE = {"cash": 10_000_000.0, "fees": 0.001, "tax": 0.0, "min_confidence": 0.0, "risk": "none"}
 PARAMS = {"fast": 10, "slow": 30}
+BOT_PARAMS = [PARAMS, {"fast": 5, "slow": 20}, {"fast": 20, "slow": 60}, {"fast": 3, "slow": 15}]
+"""The parameters of the bots of the scaling runs (bot 0 is the reference)."""
 
 
 def main() -> None:
@@ -72,10 +75,20 @@ def main() -> None:
             f"replay, {count} symbols: {scaled.bars:,} bars in {scaled.seconds:.2f} s = "
             f"{scaled.bars_per_second:,.0f} bars/s"
         )
+    for bots in (2, 4):
+        more = [BotPlan(f"bot-{k}", backtest, BOT_PARAMS[k]) for k in range(1, bots)]
+        several, _, _ = _timed_replay(backtest, in_memory=False, more_bots=more)
+        decided = sum(len(result.trades) for result in several.results.values())
+        pairs = several.bars * bots / several.seconds
+        print(
+            f"replay, {bots} bots x 32 symbols: {several.bars:,} bars in {several.seconds:.2f} s"
+            f" = {several.bars_per_second:,.0f} bars/s ({pairs:,.0f} bar-bot pairs/s, "
+            f"{decided:,} trades)"
+        )
 
 
 def _timed_replay(
-    backtest: Backtest, *, in_memory: bool
+    backtest: Backtest, *, in_memory: bool, more_bots: list[BotPlan] | None = None
 ) -> tuple[ReplayOutcome, list[float], list[float]]:
     """One replay; returns it, the latencies (seconds) from an open to each of its orders,
     and to the first order of each open (no other order of the slice ahead of it)."""
@@ -108,6 +121,7 @@ def _timed_replay(
                 database_url=url,
                 broker_path=Path(folder) / "broker.db",
                 bot_id="bench",
+                more_bots=more_bots or [],
             )
     finally:
         ReplayDataAgent.publish = publish  # type: ignore[method-assign]

@@ -75,7 +75,8 @@ class RiskAgent(Agent):
     """Pre-trade checks and position stops on the bus.
 
     Args:
-        stops: the stop distances of every position (off by default).
+        stops: the stop distances of every position (off by default), or of each bot's
+            positions (a bot not in the mapping has none).
         rounding: the tick rounding of each symbol (`RoundToTick`); none when missing.
     """
 
@@ -85,7 +86,7 @@ class RiskAgent(Agent):
         engine: RiskEngine,
         ledger: Ledger,
         *,
-        stops: StopSettings | None = None,
+        stops: StopSettings | Mapping[BotId, StopSettings] | None = None,
         rounding: Mapping[Symbol, RoundToTick] | None = None,
         agent_id: str = "risk",
         heartbeat_interval_s: float = 1.0,
@@ -93,7 +94,12 @@ class RiskAgent(Agent):
         super().__init__(agent_id, bus, heartbeat_interval_s=heartbeat_interval_s)
         self.engine = engine
         self.ledger = ledger
-        self.stops = stops if stops is not None and not stops.is_off else None
+        if stops is None or isinstance(stops, StopSettings):
+            self.stops = stops if stops is not None and not stops.is_off else None
+            self._stops_of: Mapping[BotId, StopSettings] | None = None
+        else:
+            self._stops_of = {bot: s for bot, s in stops.items() if not s.is_off}
+            self.stops = None
         self._rounding: Callable[[Symbol], RoundToTick] = lambda symbol: (rounding or {}).get(
             symbol, no_rounding
         )
@@ -171,7 +177,8 @@ class RiskAgent(Agent):
         if account_id not in self.ledger.accounts:
             return
         position = self.ledger.apply_fill(account_id, fill)
-        if self.stops is None:
+        settings = self.stops if self._stops_of is None else self._stops_of.get(order.bot_id)
+        if settings is None:
             return
         key = (account_id, fill.symbol)
         guard = self._guards.get(key)
@@ -182,7 +189,7 @@ class RiskAgent(Agent):
                     await self.publish(CancelOrder(order_id, "position closed"))
             return
         if fill.side is Side.BUY and guard is None:
-            stops = PositionStops(float(fill.price), self.stops, self._rounding(fill.symbol))
+            stops = PositionStops(float(fill.price), settings, self._rounding(fill.symbol))
             guard = _Guard(order.bot_id, stops, position.quantity, fill.filled_at)
             self._guards[key] = guard
             await self._protect(key, guard, fill.filled_at)

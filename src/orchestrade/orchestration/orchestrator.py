@@ -18,7 +18,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 
 from orchestrade.agents.base import Agent
 from orchestrade.bus import Bus
@@ -44,6 +44,7 @@ from orchestrade.storage import BotRepository, SignalDecision, SignalRepository
 log = logging.getLogger(__name__)
 notify_log = logging.getLogger("orchestrade.notify")
 
+_NEVER = datetime.min.replace(tzinfo=UTC)
 DECISION_FLUSH_INTERVAL_S = 1.0
 """Signal decisions are written to storage at most this often (wall time, by default)..."""
 DECISION_FLUSH_BATCH = 4096
@@ -62,7 +63,7 @@ class Orchestrator(Agent):
         *,
         bots: BotRepository | None = None,
         signals: SignalRepository | None = None,
-        signals_recorded_until: datetime | None = None,
+        signals_recorded_until: Mapping[BotId, datetime] | None = None,
         agent_id: str = "orchestrator",
         heartbeat_interval_s: float = 1.0,
         decision_flush_interval_s: float = DECISION_FLUSH_INTERVAL_S,
@@ -74,7 +75,7 @@ class Orchestrator(Agent):
         self.bots = bots
         self.signals = signals
         # A resumed run decides its earlier bars again: those decisions are on record already.
-        self._recorded_until = signals_recorded_until
+        self._recorded_until = dict(signals_recorded_until or {})
         self._decided: list[SignalDecision] = []
         self.decision_flush_interval_s = decision_flush_interval_s
         self._flushed_at = time.monotonic()
@@ -165,7 +166,7 @@ class Orchestrator(Agent):
             return
         outcome = self.rules.evaluate(event)
         if self.signals is not None and (
-            self._recorded_until is None or signal.time > self._recorded_until
+            signal.time > self._recorded_until.get(planner.bot_id, _NEVER)
         ):
             reason = "; ".join(outcome.reasons)
             self._decided.append(SignalDecision(signal, outcome.approved, reason))

@@ -51,7 +51,7 @@ def replay_result(
     equity = pd.DataFrame(columns, index=index)
     equity[TOTAL_COLUMN] = equity.sum(axis=1)
     trades = _trades(portfolio, panel, bot_id)
-    fills = _fills(portfolio)
+    fills = _fills(portfolio, bot_id)
     closes = pd.DataFrame(panel.close.T, index=index, columns=list(panel.symbols))
     return BacktestResult.from_frames(
         equity=equity,
@@ -96,13 +96,24 @@ def _positions(
 
 def _trades(portfolio: PortfolioAgent, panel: BarPanel, bot_id: str) -> pd.DataFrame:
     index = pd.DatetimeIndex(panel.timestamps, tz="UTC")
-    records = [_trade_row(trade, index, trade.exit_reason) for trade in portfolio.trades]
+    ledger = portfolio.ledger
+
+    def mine(account_id: str, symbol: str) -> bool:
+        return account_id == ledger.account_id(bot_id, symbol)
+
+    records = [
+        _trade_row(trade, index, trade.exit_reason)
+        for trade in portfolio.trades
+        if mine(trade.account_id, trade.symbol)
+    ]
     last_bar = {}
     for row, symbol in enumerate(panel.symbols):
         present = np.flatnonzero(~np.isnan(panel.close[row]))
         if present.size:
             last_bar[symbol] = (index[present[-1]], float(panel.close[row, present[-1]]))
     for (account_id, _), open_trade in portfolio.open_trades().items():
+        if not mine(account_id, open_trade.symbol):
+            continue
         when, close = last_bar[open_trade.symbol]
         held = open_trade.quantity - open_trade.exit_quantity
         exit_value = open_trade.exit_value + held * Decimal(repr(close))
@@ -144,7 +155,9 @@ def _trade_row(trade: Trade, index: pd.DatetimeIndex, reason: str) -> dict[str, 
     }
 
 
-def _fills(portfolio: PortfolioAgent) -> pd.DataFrame:
+def _fills(portfolio: PortfolioAgent, bot_id: str) -> pd.DataFrame:
+    """The fills booked into `bot_id`'s accounts."""
+    ledger = portfolio.ledger
     rows: Sequence[dict[str, Any]] = [
         {
             "symbol": fill.symbol,
@@ -156,7 +169,8 @@ def _fills(portfolio: PortfolioAgent) -> pd.DataFrame:
             "tax": float(fill.tax),
             "reason": "replay",
         }
-        for _, fill in portfolio.fills
+        for account_id, fill in portfolio.fills
+        if account_id == ledger.account_id(bot_id, fill.symbol)
     ]
     frame = pd.DataFrame(rows, columns=list(FILL_COLUMNS))
     frame["time"] = pd.to_datetime(frame["time"], utc=True)

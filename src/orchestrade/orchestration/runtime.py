@@ -36,6 +36,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from orchestrade.agents.base import Agent
@@ -46,6 +47,7 @@ from orchestrade.agents.replay_feed import BarSlice, iter_slices, iter_tick_slic
 from orchestrade.agents.risk import RiskAgent
 from orchestrade.agents.strategy import StrategyAgent
 from orchestrade.agents.system import SystemAgent
+from orchestrade.backtest.config import SimulationConfig
 from orchestrade.backtest.engine import Backtest
 from orchestrade.backtest.periods import periods_per_year
 from orchestrade.backtest.results import BacktestResult
@@ -105,6 +107,31 @@ class NodeClock:
 
 
 @dataclass(frozen=True, slots=True)
+class BotPlan:
+    """One more bot for a node: its strategy (a backtest over the node's bars) and params.
+
+    The node's own `backtest` and `bot_id` are its first bot; each plan adds one, trading
+    the same bars with its own strategy, parameters, cash and stops through the same bus,
+    OMS and broker account (whose costs are the node's: every bot's must be the same).
+    """
+
+    bot_id: str
+    backtest: Backtest
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Bot:
+    """A bot of the node with its resolved configuration."""
+
+    bot_id: BotId
+    backtest: Backtest
+    params: dict[str, Any]
+    config: SimulationConfig
+    spec: StrategySpec
+
+
+@dataclass(frozen=True, slots=True)
 class NodeStatus:
     """A snapshot for a live status view."""
 
@@ -130,6 +157,8 @@ class ReplayOutcome:
     seconds: float
     counters: dict[str, dict[str, int]] = field(default_factory=dict)
     interrupted: bool = False
+    results: dict[str, BacktestResult] = field(default_factory=dict)
+    """Every bot's result by bot id (`result` is the first bot's)."""
 
     def require_result(self) -> BacktestResult:
         """The result; raises when the portfolio agent ran in another process."""
@@ -167,6 +196,8 @@ class TradingNode:
         ticks: replay these trade prints (oldest first) instead of the backtest's bars: the
             data agent aggregates them into bars of the backtest's timeframe as a live feed
             would. The backtest should hold the bars of the same prints (`ticks_to_bars`).
+        more_bots: further bots on the same bars (`BotPlan`), each with its own strategy
+            agent, planner, accounts and result.
 
     Raises:
         RuntimeConfigurationError: the strategy is not a spec, an agent name is unknown, or
@@ -190,6 +221,7 @@ class TradingNode:
         supervise: bool = True,
         risk_file: Path | None = None,
         ticks: Iterable[Tick] | None = None,
+        more_bots: Sequence[BotPlan] = (),
     ) -> None:
         unknown = sorted(set(remote) - set(AGENT_NAMES))
         if unknown:
@@ -212,6 +244,12 @@ class TradingNode:
         self.bot_id = BotId(bot_id)
         self.remote = frozenset(remote)
         self.config = backtest.run_config(**self.params)
+        if more_bots and remote:
+            raise RuntimeConfigurationError(
+                "a node with several bots runs all its agents in one process (no --remote)"
+            )
+        self.bot_plans = [_Bot(self.bot_id, backtest, self.params, self.config, spec)]
+        self.bot_plans += [self._checked_plan(plan) for plan in more_bots]
         prepared = backtest.bars
         self.panel = prepared.panel
         self.symbols = [Symbol(name) for name in self.panel.symbols]
@@ -254,13 +292,52 @@ class TradingNode:
             currency=self.currency,
             track_days=track_days,
         )
-        cash = Decimal(repr(config.cash))
-        if config.mode == "isolated":
-            for symbol in self.symbols:
-                ledger.open_account(ledger.account_id(self.bot_id, symbol), cash, [symbol])
-        else:
-            ledger.open_account(ledger.account_id(self.bot_id, self.symbols[0]), cash, self.symbols)
+        for bot in self.bot_plans:
+            cash = Decimal(repr(bot.config.cash))
+            if config.mode == "isolated":
+                for symbol in self.symbols:
+                    ledger.open_account(ledger.account_id(bot.bot_id, symbol), cash, [symbol])
+            else:
+                account_id = ledger.account_id(bot.bot_id, self.symbols[0])
+                ledger.open_account(account_id, cash, self.symbols)
         return ledger
+
+    def _checked_plan(self, plan: BotPlan) -> _Bot:
+        """`plan` resolved, or a clear error when it cannot share this node."""
+        bot_id = BotId(plan.bot_id)
+        if bot_id in {known.bot_id for known in self.bot_plans}:
+            raise RuntimeConfigurationError(f"bot id {plan.bot_id!r} is given twice")
+        spec = plan.backtest.strategy
+        if not isinstance(spec, StrategySpec):
+            raise RuntimeConfigurationError(
+                f"bot {plan.bot_id}: the trading stack runs strategy specs, not Python classes"
+            )
+        mine, theirs = self.backtest.bars.panel, plan.backtest.bars.panel
+        if list(mine.symbols) != list(theirs.symbols) or not np.array_equal(
+            mine.timestamps, theirs.timestamps
+        ):
+            raise RuntimeConfigurationError(
+                f"bot {plan.bot_id} trades other bars than the node's first bot: every bot of "
+                "a node trades the same symbols over the same times"
+            )
+        config = plan.backtest.run_config(**plan.params)
+        if config.mode != self.config.mode:
+            raise RuntimeConfigurationError(
+                f"bot {plan.bot_id} uses {config.mode} accounts, the node {self.config.mode}"
+            )
+        if PaperSettings.from_simulation(config, self.symbols_of(theirs)) != (
+            PaperSettings.from_simulation(self.config, self.symbols_of(mine))
+        ):
+            raise RuntimeConfigurationError(
+                f"bot {plan.bot_id} has other costs (fees, taxes, slippage, ticks) than the "
+                "node's first bot: the bots of a node share one broker account"
+            )
+        return _Bot(bot_id, plan.backtest, dict(plan.params), config, spec)
+
+    @staticmethod
+    def symbols_of(panel: Any) -> list[Symbol]:
+        """The panel's symbols."""
+        return [Symbol(name) for name in panel.symbols]
 
     def build(self) -> None:
         """Open the database and the broker (when execution runs here) and make the agents."""
@@ -270,10 +347,12 @@ class TradingNode:
             self.store = open_store(self._database_url)
             journal = SqlOrderJournal(self.store)
             accounts = len(self.symbols) if config.mode == "isolated" else 1
+            cash = sum((Decimal(repr(p.config.cash)) for p in self.bot_plans), Decimal(0))
+            cash *= accounts
             self.broker = PaperBroker.open(
                 self._broker_path,
                 PaperSettings.from_simulation(config, self.symbols),
-                cash=Decimal(repr(config.cash * accounts)),
+                cash=cash,
                 currency=self.currency,
                 clock=self.clock,
             )
@@ -289,20 +368,30 @@ class TradingNode:
                 fill_timing=config.fill,
             )
         if "strategy" in wanted:
-            engine = compile_streaming(self._spec, self.params)
-            self.agents["strategy"] = StrategyAgent(bot, engine, self.symbols, bus)
+            for plan in self.bot_plans:
+                engine = compile_streaming(plan.spec, plan.params)
+                name = "strategy" if plan.bot_id == bot else f"strategy-{plan.bot_id}"
+                self.agents[name] = StrategyAgent(plan.bot_id, engine, self.symbols, bus)
         if "orchestrator" in wanted:
-            planner = OrderPlanner(bot, config, self.symbols, self.new_ledger(track_days=True))
+            ledger = self.new_ledger(track_days=True)
+            planners = {
+                plan.bot_id: OrderPlanner(plan.bot_id, plan.config, self.symbols, ledger)
+                for plan in self.bot_plans
+            }
             signals = SignalRepository(self.store) if self.store is not None else None
-            recorded = signals.recent(limit=1, bot_id=bot) if signals is not None else []
+            recorded_until = {}
+            for plan in self.bot_plans:
+                recorded = signals.recent(limit=1, bot_id=plan.bot_id) if signals else []
+                if recorded:
+                    recorded_until[plan.bot_id] = recorded[0].signal.time
             self.agents["orchestrator"] = Orchestrator(
                 bus,
-                planner.ledger,
-                {bot: planner},
+                ledger,
+                planners,
                 self._rules,
                 bots=self.bots,
                 signals=signals,
-                signals_recorded_until=recorded[0].signal.time if recorded else None,
+                signals_recorded_until=recorded_until,
             )
         if "risk" in wanted:
             markets = self.backtest.bars.markets
@@ -311,7 +400,12 @@ class TradingNode:
                 bus,
                 RiskEngine(self.backtest.risk, checks=checks),
                 self.new_ledger(track_days=True),
-                stops=StopSettings(config.stop_loss, config.take_profit, config.trailing_stop),
+                stops={
+                    plan.bot_id: StopSettings(
+                        plan.config.stop_loss, plan.config.take_profit, plan.config.trailing_stop
+                    )
+                    for plan in self.bot_plans
+                },
                 rounding=tick_rounding(config, self.symbols),
             )
         if "portfolio" in wanted:
@@ -344,21 +438,24 @@ class TradingNode:
                     self.monitor.watch(agent)
 
     def _save_bot(self, store: Store) -> None:
-        """Record the bot (strategy, parameters, symbols, state) unless it is known."""
+        """Record each bot (strategy, parameters, symbols, state, its share of the node's
+        cash as allocation) unless it is known."""
         bots = BotRepository(store)
-        if bots.get(self.bot_id) is None:
-            bots.save(
-                Bot(
-                    bot_id=self.bot_id,
-                    name=f"{self._spec.name} ({self.mode})",
-                    strategy=self._spec.to_dict(),
-                    params=self.params,
-                    symbols=tuple(self.symbols),
-                    allocation=Decimal(1),
-                    state=BotState.RUNNING,
-                    created_at=datetime.now(UTC),
+        total = sum((Decimal(repr(plan.config.cash)) for plan in self.bot_plans), Decimal(0))
+        for plan in self.bot_plans:
+            if bots.get(plan.bot_id) is None:
+                bots.save(
+                    Bot(
+                        bot_id=plan.bot_id,
+                        name=f"{plan.spec.name} ({self.mode})",
+                        strategy=plan.spec.to_dict(),
+                        params=plan.params,
+                        symbols=tuple(self.symbols),
+                        allocation=Decimal(repr(plan.config.cash)) / total,
+                        state=BotState.RUNNING,
+                        created_at=datetime.now(UTC),
+                    )
                 )
-            )
         self.bots = bots
 
     # -- running ---------------------------------------------------------------------------
@@ -371,9 +468,8 @@ class TradingNode:
         if self.oms is not None:
             self.reconciliation = await self.oms.start()
         await self.bus.start()
-        for name in AGENT_NAMES:
-            agent = self.agents.get(name)
-            if agent is not None and name != "data":
+        for name, agent in self.agents.items():
+            if name != "data":
                 await agent.start()
         if self.system is not None:
             await self.system.start()
@@ -450,9 +546,10 @@ class TradingNode:
         try:
             if self.monitor is not None:
                 await self.monitor.stop()  # first: it must not restart what stops now
-            for name in ("data", *AGENT_NAMES):
-                agent = self.agents.get(name)
-                if agent is not None:
+            if self.data is not None:
+                await self.data.stop()
+            for name, agent in self.agents.items():
+                if name != "data":
                     await agent.stop()
             if self.system is not None:
                 await self.system.stop()
@@ -502,23 +599,30 @@ class TradingNode:
         return counters
 
     def result(self, seconds: float) -> BacktestResult | None:
-        """The run's result in the backtest's shape (needs the portfolio agent here)."""
+        """The first bot's result in the backtest's shape (needs the portfolio agent here)."""
+        return self.results(seconds).get(self.bot_id)
+
+    def results(self, seconds: float) -> dict[str, BacktestResult]:
+        """Every bot's result in the backtest's shape (none without the portfolio agent)."""
         if self.portfolio is None:
-            return None
+            return {}
         from orchestrade.orchestration.replay_summary import replay_result
 
         prepared = self.backtest.bars
         market = max(set(prepared.markets), key=list(prepared.markets).count)
-        return replay_result(
-            self.portfolio,
-            prepared.panel,
-            bot_id=self.bot_id,
-            cash=self.config.cash,
-            periods_per_year=float(periods_per_year(prepared.timeframe, market)),
-            timing={"bars": prepared.bar_count, "seconds": seconds, "load_seconds": 0.0},
-            parameters={**self.backtest.default_parameters(), **self.params},
-            settings={"mode": self.mode, "account_mode": self.config.mode},
-        )
+        return {
+            plan.bot_id: replay_result(
+                self.portfolio,
+                prepared.panel,
+                bot_id=plan.bot_id,
+                cash=plan.config.cash,
+                periods_per_year=float(periods_per_year(prepared.timeframe, market)),
+                timing={"bars": prepared.bar_count, "seconds": seconds, "load_seconds": 0.0},
+                parameters={**plan.backtest.default_parameters(), **plan.params},
+                settings={"mode": self.mode, "account_mode": plan.config.mode},
+            )
+            for plan in self.bot_plans
+        }
 
     def _main_market(self) -> Market:
         markets = list(self.backtest.bars.markets)
@@ -560,13 +664,15 @@ async def run_replay(
                 loop.remove_signal_handler(number)
     seconds = time.perf_counter() - node._started_at
     bars = node.data.bars_sent if node.data is not None else 0
+    results = node.results(seconds)
     return ReplayOutcome(
-        node.result(seconds),
+        results.get(node.bot_id),
         node.reconciliation,
         bars,
         seconds,
         node.counters(),
         interrupted=not completed,
+        results=results,
     )
 
 
