@@ -9,9 +9,10 @@ broker) -> portfolio on the in-process bus. Printed:
   `orchestrade replay` does) and with an in-memory journal (the stack without disk);
 * bars/s for 8, 16 and 32 symbols (scaling with symbols), and for 2 and 4 bots (sma_cross
   with other parameters) over the 32 symbols in one node (scaling with bots);
-* market-data-to-order latency: from the `BarsOpened` publish of a slice to the OMS
-  `submit` of each order decided for that open, p50 and p99, and the same for the first
-  order of each open only (the later ones wait for the earlier ones to be journaled);
+* market-data-to-order latency: from the `BarsOpened` publish of a slice to the paper
+  broker's `submit` of each order decided for that open (the orders of one open are
+  journaled together, then sent), p50 and p99, and the same for the first order of each
+  open only;
 * for scale, the backtest kernel's time on the same workload (same trades).
 
 The timings cover `run_replay` (building the node, reconciliation, all bars, shutdown),
@@ -29,8 +30,8 @@ from typing import Any
 
 from orchestrade.agents.data import ReplayDataAgent
 from orchestrade.backtest.engine import Backtest
+from orchestrade.brokers.paper import PaperBroker
 from orchestrade.domain import BarsOpened, Order
-from orchestrade.execution.oms import OrderManager
 from orchestrade.orchestration.runtime import BotPlan, ReplayOutcome, replay
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "krx"
@@ -60,7 +61,7 @@ def main() -> None:
         f"{outcome.counters.get('execution', {})}"
     )
     _print_latency(latencies)
-    _print_latency(firsts, "bar open -> first order of that open at the OMS")
+    _print_latency(firsts, "bar open -> first order of that open at the broker")
     memory, _, _ = _timed_replay(backtest, in_memory=True)
     print(
         f"replay, 32 symbols, in-memory journal: {memory.bars:,} bars in "
@@ -96,14 +97,14 @@ def _timed_replay(
     latencies: list[float] = []
     first: dict[Any, float] = {}
     publish = ReplayDataAgent.publish
-    submit = OrderManager.submit
+    submit = PaperBroker.submit
 
     async def timed_publish(self: ReplayDataAgent, message: Any, **kwargs: Any) -> Any:
         if isinstance(message, BarsOpened):
             opened[message.start] = time.perf_counter()
         return await publish(self, message, **kwargs)
 
-    async def timed_submit(self: OrderManager, order: Order) -> Order:
+    async def timed_submit(self: PaperBroker, order: Order) -> Order:
         at = opened.get(order.created_at)
         if at is not None and order.order_type.value == "market":
             latencies.append(time.perf_counter() - at)
@@ -111,7 +112,7 @@ def _timed_replay(
         return await submit(self, order)
 
     ReplayDataAgent.publish = timed_publish  # type: ignore[method-assign]
-    OrderManager.submit = timed_submit  # type: ignore[method-assign]
+    PaperBroker.submit = timed_submit  # type: ignore[method-assign]
     try:
         with tempfile.TemporaryDirectory() as folder:
             url = "sqlite://" if in_memory else f"sqlite:///{Path(folder) / 'app.db'}"
@@ -125,11 +126,11 @@ def _timed_replay(
             )
     finally:
         ReplayDataAgent.publish = publish  # type: ignore[method-assign]
-        OrderManager.submit = submit  # type: ignore[method-assign]
+        PaperBroker.submit = submit  # type: ignore[method-assign]
     return outcome, latencies, list(first.values())
 
 
-def _print_latency(latencies: list[float], label: str = "bar open -> order at the OMS") -> None:
+def _print_latency(latencies: list[float], label: str = "bar open -> order at the broker") -> None:
     if not latencies:
         print("latency: no orders")
         return

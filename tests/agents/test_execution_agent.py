@@ -36,6 +36,7 @@ from orchestrade.domain import (
     OrderSubmitted,
     PositionChanged,
     SubmitOrder,
+    SubmitOrders,
     TimeInForce,
 )
 from orchestrade.execution import BrokerTimeoutError, OrderManager
@@ -185,6 +186,25 @@ async def test_an_order_without_fills_is_replayed_silently(
     assert len(broker.submitted) == 1
     assert events.of(OrderFilled) == []
     assert execution.outcomes == {"submitted": 1, "replayed": 1}
+
+
+async def test_the_orders_of_one_decision_are_journaled_together_before_any_is_sent(
+    bus: InMemoryBus,
+    execution: ExecutionAgent,
+    broker: ScriptedBroker,
+    events: Events,
+) -> None:
+    broker.fill_on_submit = D(70_000)
+    await send(bus, SubmitOrder(buy("o1", 10)))
+
+    await send(bus, SubmitOrders((buy("o1", 10), buy("o2", 5), buy("o3", 7))))
+
+    assert [o.order_id for o in broker.submitted] == ["o1", "o2", "o3"]
+    statuses = [o.status if o is not None else None for o in broker.journal_at_submit[1:]]
+    assert statuses == [OrderStatus.SUBMITTED, OrderStatus.SUBMITTED]
+    assert broker.journal_fills_at_fill == [0, 1, 1]  # o2's and o3's fills held to the end
+    assert [f.order_id for f in events.fills] == ["o1", "o1", "o2", "o3"]
+    assert execution.outcomes == {"submitted": 3, "replayed": 1, "fills_republished": 1}
 
 
 async def test_a_broker_failure_is_counted_and_the_agent_goes_on(

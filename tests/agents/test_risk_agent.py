@@ -27,10 +27,12 @@ from orchestrade.domain import (
     OrderFilled,
     OrderId,
     OrderRequested,
+    OrdersRequested,
     OrderType,
     RiskRejected,
     Side,
     SubmitOrder,
+    SubmitOrders,
     Symbol,
     TimeInForce,
 )
@@ -154,6 +156,22 @@ async def test_an_approved_request_is_sent_to_execution(
     assert outbox.orders == [order]
     assert outbox.rejections == []
     assert risk.outcomes == {"approved": 1}
+
+
+async def test_the_orders_of_one_decision_go_on_together_and_each_refusal_alone(
+    bus: InMemoryBus, risk: RiskAgent
+) -> None:
+    batches, rejected = Recorder(), Recorder()
+    await bus.subscribe(SubmitOrders, batches)
+    await bus.subscribe(RiskRejected, rejected)
+    await day(bus, daily_bar(0, 10_000))
+    small, big, other = buy("b1", 40), buy("b2", 60), buy("b3", 10)
+
+    await send(bus, BarsOpened(DAY1, (daily_bar(1, 10_000),)), OrdersRequested((small, big, other)))
+
+    assert batches.payloads == [SubmitOrders((small, other))]
+    assert [r.order for r in rejected.payloads] == [big]  # type: ignore[union-attr]
+    assert risk.outcomes == {"approved": 2, "max_position": 1}
 
 
 async def test_a_refused_request_names_the_check_and_the_numbers(

@@ -43,6 +43,7 @@ from orchestrade.domain import (
     OrderFilled,
     OrderId,
     OrderRequested,
+    OrdersRequested,
     OrderStatus,
     OrderSubmitted,
     OrderType,
@@ -61,6 +62,7 @@ from orchestrade.domain import (
     SignalSide,
     StrategyId,
     SubmitOrder,
+    SubmitOrders,
     Symbol,
     Tick,
     TimeInForce,
@@ -332,6 +334,12 @@ MESSAGE_STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
         reason=free_text,
     ),
     SubmitOrder: st.builds(SubmitOrder, order=orders((OrderStatus.NEW,))),
+    SubmitOrders: st.lists(
+        orders((OrderStatus.NEW,)), min_size=1, max_size=3, unique_by=lambda o: o.order_id
+    ).map(lambda listed: SubmitOrders(tuple(listed))),
+    OrdersRequested: st.lists(orders(), min_size=1, max_size=3, unique_by=lambda o: o.order_id).map(
+        lambda listed: OrdersRequested(tuple(listed))
+    ),
     CancelOrder: st.builds(CancelOrder, order_id=identifiers.map(OrderId), reason=free_text),
     RiskLimitsChanged: st.builds(
         RiskLimitsChanged,

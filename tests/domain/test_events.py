@@ -56,6 +56,7 @@ def test_registry_names_every_event_and_command_by_class_name() -> None:
         "OrderFilled",
         "OrderRequested",
         "OrderSubmitted",
+        "OrdersRequested",
         "PositionChanged",
         "RebalanceApplied",
         "RebalanceDue",
@@ -64,6 +65,7 @@ def test_registry_names_every_event_and_command_by_class_name() -> None:
         "SignalApproved",
         "SignalGenerated",
         "SubmitOrder",
+        "SubmitOrders",
     }
     assert all(cls.__name__ == name for name, cls in EVENT_TYPES.items())
 

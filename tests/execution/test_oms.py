@@ -451,3 +451,75 @@ async def test_an_id_the_journal_lacks_is_looked_up_once_until_it_is_recorded() 
     adopted = oms.order(OrderId("ghost"))
     assert adopted is not None
     assert adopted.status is S.ACCEPTED
+
+
+# -- orders decided together -------------------------------------------------------------------
+
+
+async def test_a_batch_is_journaled_before_the_broker_sees_any_of_it() -> None:
+    oms, broker, journal, recorder = await started()
+    broker.fill_on_submit = D(100)
+
+    held = await oms.submit_many([buy("o1"), sell("o2", 5), buy("o3")])
+
+    # At the first send, every order of the batch was already journaled as SUBMITTED...
+    assert [o.status if o else None for o in broker.journal_at_submit] == [S.SUBMITTED] * 3
+    # ...and no fill was journaled before the last send: the broker's updates were held.
+    assert broker.journal_fills_at_fill == [0, 0, 0]
+    assert [o.status for o in held] == [S.FILLED] * 3
+    assert [o.order_id for o in held] == ["o1", "o2", "o3"]
+    for order_id in ("o1", "o2", "o3"):
+        assert journal.statuses(OrderId(order_id)) == [S.SUBMITTED, S.ACCEPTED, S.FILLED]
+    assert recorder.kinds() == ["OrderSubmitted"] * 3 + ["OrderFilled", "PositionChanged"] * 3
+    assert recorder.fills_journaled == [True, True, True]
+    assert oms.position(SAMSUNG).quantity == D(15)  # 10 - 5 + 10
+
+
+async def test_a_batch_sends_no_known_or_repeated_id_again() -> None:
+    oms, broker, _, _ = await started()
+    first = await oms.submit(buy("o1"))
+
+    held = await oms.submit_many([buy("o1", quantity=99), buy("o2"), buy("o2", quantity=7)])
+
+    assert [o.order_id for o in broker.submitted] == ["o1", "o2"]
+    assert held[0] == first
+    assert held[1] == held[2]
+    assert held[1].quantity == D(10)
+
+
+async def test_a_batch_with_an_order_that_is_not_new_journals_and_sends_nothing() -> None:
+    oms, broker, journal, _ = await started()
+
+    with pytest.raises(InvalidOrderError, match="o2 is submitted"):
+        await oms.submit_many([buy("o1"), buy("o2").with_status(S.SUBMITTED)])
+
+    assert broker.submitted == []
+    assert journal.events == []
+
+
+class TimeoutOn(ScriptedBroker):
+    """Times out on the submit of one order id, answers the others."""
+
+    def __init__(self, journal: InMemoryOrderJournal, order_id: str) -> None:
+        super().__init__(journal)
+        self.failing = order_id
+
+    async def submit(self, order: Order) -> Order:
+        if order.order_id == self.failing:
+            self.submitted.append(order)
+            raise BrokerTimeoutError("no answer in 5 s")
+        return await super().submit(order)
+
+
+async def test_a_send_in_doubt_does_not_stop_the_rest_of_the_batch() -> None:
+    journal = InMemoryOrderJournal()
+    broker = TimeoutOn(journal, "o2")
+    broker.fill_on_submit = D(100)
+    oms, _, _, _ = await started(broker, journal)
+
+    with pytest.raises(BrokerTimeoutError):
+        await oms.submit_many([buy("o1"), buy("o2"), buy("o3")])
+
+    assert [o.order_id for o in broker.submitted] == ["o1", "o2", "o3"]
+    statuses = {o: oms.order(OrderId(o)).status for o in ("o1", "o2", "o3")}  # type: ignore[union-attr]
+    assert statuses == {"o1": S.FILLED, "o2": S.SUBMITTED, "o3": S.FILLED}

@@ -53,6 +53,12 @@ class InMemoryOrderJournal:
         self.orders[order.order_id] = order
         self.events.append(JournalEvent(at, order.order_id, order.status, reason))
 
+    def record_orders(self, orders: Sequence[Order], *, at: datetime, reason: str = "") -> None:
+        self._maybe_crash()
+        for order in orders:
+            self.orders[order.order_id] = order
+            self.events.append(JournalEvent(at, order.order_id, order.status, reason))
+
     def record_fill(self, fill: Fill, order: Order, *, at: datetime) -> bool:
         self._maybe_crash()
         if fill.fill_id in self._fill_ids:

@@ -23,9 +23,10 @@ from orchestrade.domain import (
     Fill,
     FillId,
     Message,
+    Order,
     OrderFilled,
     OrderId,
-    OrderRequested,
+    OrdersRequested,
     Severity,
     Side,
     Signal,
@@ -59,8 +60,9 @@ class Outbox:
         self.states = Recorder()
 
     @property
-    def orders(self) -> list[OrderRequested]:
-        return self.requested.payloads  # type: ignore[return-value]
+    def orders(self) -> list[Order]:
+        """Every order requested, in order (the orders of one open come in one message)."""
+        return [order for batch in self.requested.payloads for order in batch.orders]  # type: ignore[attr-defined]
 
     @property
     def approvals(self) -> list[SignalApproved]:
@@ -74,7 +76,7 @@ class Outbox:
 @pytest.fixture
 async def outbox(bus: InMemoryBus) -> Outbox:
     box = Outbox()
-    await bus.subscribe(OrderRequested, box.requested)
+    await bus.subscribe(OrdersRequested, box.requested)
     await bus.subscribe(SignalApproved, box.approved)
     await bus.subscribe(BotStateChanged, box.states)
     return box
@@ -170,7 +172,7 @@ async def test_an_entry_at_the_minimum_confidence_becomes_an_order_at_the_next_o
     await open_day(bus, 1)
 
     (requested,) = outbox.orders
-    order = requested.order
+    order = requested
     # floor(1,000,000 / (10,000 x 1.001)) = 99
     assert (order.order_id, order.side, order.quantity, order.bot_id) == (
         OrderId("bot-1-005930-20240103T000000-entry"),
@@ -191,7 +193,7 @@ async def test_an_exit_passes_whatever_its_confidence(
     await open_day(bus, 1)
 
     (requested,) = outbox.orders
-    assert (requested.order.side, requested.order.quantity) == (Side.SELL, D(42))
+    assert (requested.side, requested.quantity) == (Side.SELL, D(42))
     assert orchestrator.decisions == {"approved": 1}
 
 
@@ -214,7 +216,7 @@ async def test_each_bot_gets_its_own_orders(
 
     await open_day(bus, 1)
 
-    assert sorted(r.order.order_id for r in outbox.orders) == [
+    assert sorted(r.order_id for r in outbox.orders) == [
         "bot-1-005930-20240103T000000-entry",
         "bot-2-005930-20240103T000000-entry",
     ]
@@ -278,7 +280,7 @@ async def test_pausing_a_bot_publishes_the_change_and_drops_its_pending_decision
         "desk review",
     )
     assert change.changed_at.utcoffset() == timedelta(0)
-    assert [r.order.bot_id for r in outbox.orders] == [OTHER]
+    assert [r.bot_id for r in outbox.orders] == [OTHER]
     assert orchestrator.states == {BOT: BotState.PAUSED, OTHER: BotState.RUNNING}
 
 
@@ -297,7 +299,7 @@ async def test_a_paused_bots_signals_are_ignored_until_it_runs_again(
     await open_day(bus, 2)
 
     assert orchestrator.decisions == {"ignored": 1, "approved": 1}
-    assert [r.order.order_id for r in outbox.orders] == ["bot-1-005930-20240104T000000-entry"]
+    assert [r.order_id for r in outbox.orders] == ["bot-1-005930-20240104T000000-entry"]
     assert [(c.previous, c.state) for c in outbox.changes] == [
         (BotState.RUNNING, BotState.PAUSED),
         (BotState.PAUSED, BotState.RUNNING),

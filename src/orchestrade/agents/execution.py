@@ -1,7 +1,8 @@
 """ExecutionAgent: the OMS on the bus, and the simulated market's clock in replay.
 
-It sends each `SubmitOrder` through the OMS (journal first, then the broker) and each
-`CancelOrder` likewise, and publishes what the OMS reports (`OrderSubmitted`,
+It sends each `SubmitOrder` through the OMS (journal first, then the broker), the orders of
+a `SubmitOrders` together (one journal transaction, then the sends), and each `CancelOrder`
+likewise, and publishes what the OMS reports (`OrderSubmitted`,
 `OrderFilled`, `OrderCancelled`, `PositionChanged`). With a simulated market (the paper
 broker), it also tells the market what time it is: `BarsOpened` opens each bar (market
 orders fill at the open) and `BarsTraded` trades each bar's range (resting stops and
@@ -43,6 +44,7 @@ from orchestrade.domain import (
     OrderId,
     OrderStatus,
     SubmitOrder,
+    SubmitOrders,
 )
 from orchestrade.execution.broker_errors import BrokerError
 from orchestrade.execution.errors import ExecutionError
@@ -92,6 +94,7 @@ class ExecutionAgent(Agent):
     async def on_start(self) -> None:
         group = self.agent_id
         await self.subscribe(SubmitOrder, self.on_submit_order, group=group)
+        await self.subscribe(SubmitOrders, self.on_submit_orders, group=group)
         await self.subscribe(CancelOrder, self.on_cancel_order, group=group)
         if self.market is not None:
             await self.subscribe(BarsOpened, self.on_bars_opened, group=group)
@@ -100,23 +103,39 @@ class ExecutionAgent(Agent):
     async def on_submit_order(self, envelope: Envelope) -> None:
         command = envelope.payload
         assert isinstance(command, SubmitOrder)
-        order = self._current_version(command.order)
-        recorded = self.oms.order(order.order_id)
-        if recorded is not None:
+        await self._submit((command.order,))
+
+    async def on_submit_orders(self, envelope: Envelope) -> None:
+        command = envelope.payload
+        assert isinstance(command, SubmitOrders)
+        await self._submit(command.orders)
+
+    async def _submit(self, orders: Sequence[Order]) -> None:
+        """Send the orders the OMS does not have yet, together (`OrderManager.submit_many`);
+        for the ones it has, publish their recorded fills again (see the module docstring)."""
+        fresh: list[Order] = []
+        for asked in orders:
+            order = self._current_version(asked)
+            recorded = self.oms.order(order.order_id)
+            if recorded is None:
+                fresh.append(order)
+                continue
             self.outcomes["replayed"] += 1
             fills = list(self.oms.fills(order.order_id))
             if self._replay is not None and fills:
                 await self._republish(self._replay.schedule(recorded, fills, self._rank))
             else:
                 await self._republish([(recorded, fill) for fill in fills])
+        if not fresh:
             return
         try:
-            await self.oms.submit(order)
+            await self.oms.submit_many(fresh)
         except (BrokerError, ExecutionError) as error:
-            self.outcomes["failed"] += 1
-            log.error("submit of %s failed: %s", order.order_id, error)
-            return
-        self.outcomes["submitted"] += 1
+            log.error("submit of %s failed: %s", ", ".join(o.order_id for o in fresh), error)
+        for order in fresh:
+            held = self.oms.order(order.order_id)
+            failed = held is None or held.status in (OrderStatus.NEW, OrderStatus.SUBMITTED)
+            self.outcomes["failed" if failed else "submitted"] += 1
 
     def _current_version(self, order: Order) -> Order:
         """`order`, or its resend when the journal holds it as never sent (see module doc)."""

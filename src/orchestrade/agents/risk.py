@@ -3,7 +3,9 @@
 It keeps its own ledger from the same events as the orchestrator (opens, closes, fills), so
 each check reads the requesting account as it is at that instant, and answers each
 `OrderRequested` with `SubmitOrder` (to execution) or `RiskRejected` (naming the check and
-the numbers). The kill switch and `update_risk_params` act on the engine at run time.
+the numbers); an `OrdersRequested` (the orders of one decision) gets one `SubmitOrders` with
+the approved ones and a `RiskRejected` for each other. The kill switch and
+`update_risk_params` act on the engine at run time.
 
 Position stops (stop loss, trailing stop, take profit; `orchestrade.risk.stops`) rest at the
 broker as protective sell orders placed as soon as an entry fills: a stop order at the stop
@@ -32,13 +34,16 @@ from orchestrade.domain import (
     BotId,
     CancelOrder,
     Envelope,
+    Order,
     OrderFilled,
     OrderId,
     OrderRequested,
+    OrdersRequested,
     RiskLimitsChanged,
     RiskRejected,
     Side,
     SubmitOrder,
+    SubmitOrders,
     Symbol,
 )
 from orchestrade.portfolio import Ledger
@@ -109,6 +114,7 @@ class RiskAgent(Agent):
     async def on_start(self) -> None:
         group = self.agent_id
         await self.subscribe(OrderRequested, self.on_order_requested, group=group)
+        await self.subscribe(OrdersRequested, self.on_orders_requested, group=group)
         await self.subscribe(BarsOpened, self.on_bars_opened, group=group)
         await self.subscribe(BarsClosed, self.on_bars_closed, group=group)
         await self.subscribe(OrderFilled, self.on_order_filled, group=group)
@@ -129,20 +135,33 @@ class RiskAgent(Agent):
     async def on_order_requested(self, envelope: Envelope) -> None:
         event = envelope.payload
         assert isinstance(event, OrderRequested)
-        order = event.order
+        if await self._approves(event.order):
+            await self.publish(SubmitOrder(event.order))
+
+    async def on_orders_requested(self, envelope: Envelope) -> None:
+        """Check each order of one decision in turn; the approved ones go to execution
+        together (`SubmitOrders`), each refused one gets its `RiskRejected`."""
+        event = envelope.payload
+        assert isinstance(event, OrdersRequested)
+        approved = [order for order in event.orders if await self._approves(order)]
+        if approved:
+            await self.publish(SubmitOrders(tuple(approved)))
+
+    async def _approves(self, order: Order) -> bool:
+        """Whether the engine passes `order`; publishes the rejection when it does not."""
         if order.bot_id is None:
             self.outcomes["no_bot"] += 1
             await self.publish(RiskRejected(order, "account", "order has no bot id"))
-            return
+            return False
         book = self.ledger.book(self.ledger.account_id(order.bot_id, order.symbol))
         decision = self.engine.evaluate(order, book)
         if isinstance(decision, Denied):
             self.outcomes[decision.check] += 1
             log.info("risk rejected %s: %s", order.order_id, decision.reason)
             await self.publish(RiskRejected(order, decision.check, decision.reason))
-            return
+            return False
         self.outcomes["approved"] += 1
-        await self.publish(SubmitOrder(order))
+        return True
 
     async def on_bars_opened(self, envelope: Envelope) -> None:
         event = envelope.payload

@@ -2,7 +2,7 @@
 
 from orchestrade.domain.accounts import Account
 from orchestrade.domain.bots import Bot
-from orchestrade.domain.commands import CancelOrder, Command, SubmitOrder
+from orchestrade.domain.commands import CancelOrder, Command, SubmitOrder, SubmitOrders
 from orchestrade.domain.envelope import EVENT_TYPES, Envelope, Message
 from orchestrade.domain.errors import (
     DomainError,
@@ -28,6 +28,7 @@ from orchestrade.domain.events import (
     OrderCancelled,
     OrderFilled,
     OrderRequested,
+    OrdersRequested,
     OrderSubmitted,
     PositionChanged,
     RebalanceApplied,
@@ -133,6 +134,7 @@ __all__ = [
     "OrderStatus",
     "OrderSubmitted",
     "OrderType",
+    "OrdersRequested",
     "Position",
     "PositionChanged",
     "Quote",
@@ -148,6 +150,7 @@ __all__ = [
     "SignalSide",
     "StrategyId",
     "SubmitOrder",
+    "SubmitOrders",
     "Symbol",
     "Tick",
     "TickRule",

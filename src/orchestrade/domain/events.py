@@ -144,6 +144,24 @@ class OrderRequested:
 
 
 @dataclass(frozen=True, slots=True)
+class OrdersRequested:
+    """The sized orders decided at one bar open, to be checked by risk and sent together."""
+
+    orders: tuple[Order, ...]
+
+    def __post_init__(self) -> None:
+        orders = tuple(self.orders)
+        if not orders:
+            raise ValidationError("OrdersRequested: no orders")
+        for order in orders:
+            if not isinstance(order, Order):
+                raise ValidationError(f"OrdersRequested: {order!r} is not an Order")
+        if len({order.order_id for order in orders}) != len(orders):
+            raise ValidationError("OrdersRequested: an order id is listed twice")
+        assign(self, "orders", orders)
+
+
+@dataclass(frozen=True, slots=True)
 class RiskRejected:
     """A pre-trade check refused an order; `check` names it."""
 
@@ -421,6 +439,7 @@ Event = (
     | SignalGenerated
     | SignalApproved
     | OrderRequested
+    | OrdersRequested
     | RiskRejected
     | OrderSubmitted
     | OrderFilled

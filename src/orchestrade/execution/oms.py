@@ -8,6 +8,8 @@
   journaled, together with the order after it, before the OMS applies it. A crash at any
   instant therefore leaves the journal at or behind the broker, never ahead in a way that
   could send an order twice; `reconcile` (run by `start`) closes the gap.
+- **Batches.** `submit_many` journals the orders of one decision in one transaction, sends
+  them, then applies the broker's updates (held while sending).
 - **Broker updates** may arrive at any time, including before `submit` returns. Fills are
   deduplicated by fill id. Updates the state machine refuses are logged, never raised into
   the broker's callback.
@@ -87,6 +89,8 @@ class OrderManager:
         self._subscribed = False
         self._started = False
         self._backlog: list[BrokerUpdate] = []
+        self._held: list[BrokerUpdate] | None = None
+        """Broker updates that arrive while `submit_many` is sending (applied after it)."""
 
     @property
     def broker_name(self) -> str:
@@ -140,32 +144,76 @@ class OrderManager:
             BrokerError: the broker could not be reached or answered nonsense; the order
                 stays SUBMITTED (in doubt) until `reconcile` settles it.
         """
+        (held,) = await self.submit_many((order,))
+        return held
+
+    async def submit_many(self, orders: Sequence[Order]) -> list[Order]:
+        """`submit` for several orders decided together: the new ones are journaled as
+        SUBMITTED in one transaction, then sent one after the other; broker updates that
+        arrive meanwhile are held and applied, in their order, after the last send. The
+        last order thus waits for no earlier order's fill to be journaled.
+
+        Returns:
+            Each order as the OMS then holds it, in the order given (an id the journal
+            already had: the recorded order, not sent again).
+
+        Raises:
+            InvalidOrderError: an order is not NEW (nothing is journaled or sent).
+            BrokerError: the first send that could not reach the broker, raised after every
+                other order was sent and every update applied; orders whose send failed stay
+                SUBMITTED (in doubt) until `reconcile` settles them.
+        """
         self._require_started()
-        known = self._lookup(order.order_id)
-        if known is not None:
-            log.info("duplicate submit not sent", extra={"order_id": order.order_id})
-            return known
-        if order.status is not OrderStatus.NEW:
-            raise InvalidOrderError(
-                f"order {order.order_id} is {order.status.value}: only a new order can be submitted"
-            )
+        fresh: list[Order] = []
+        for order in orders:
+            if self._lookup(order.order_id) is not None or any(
+                order.order_id == other.order_id for other in fresh
+            ):
+                log.info("duplicate submit not sent", extra={"order_id": order.order_id})
+                continue
+            if order.status is not OrderStatus.NEW:
+                raise InvalidOrderError(
+                    f"order {order.order_id} is {order.status.value}: only a new order can be "
+                    "submitted"
+                )
+            fresh.append(order)
+        if fresh:
+            await self._send(fresh)
+        return [self._orders[order.order_id] for order in orders]
+
+    async def _send(self, fresh: Sequence[Order]) -> None:
         at = self._clock()
-        sent = order.with_status(OrderStatus.SUBMITTED)
+        sent = [order.with_status(OrderStatus.SUBMITTED) for order in fresh]
         reason = f"sent to {self._broker.name}"
-        self._journal.record_order(sent, at=at, reason=reason)
-        self._remember(sent)
-        audit(sent, at=at, reason=reason, previous=OrderStatus.NEW)
-        await self._publish(OrderSubmitted(sent))
+        self._journal.record_orders(sent, at=at, reason=reason)
+        for order in sent:
+            self._remember(order)
+            audit(order, at=at, reason=reason, previous=OrderStatus.NEW)
+        for order in sent:
+            await self._publish(OrderSubmitted(order))
+        answers: list[tuple[Order, Order | BrokerRejectedError]] = []
+        failure: BrokerError | None = None
+        self._held = []
         try:
-            view = await self._broker.submit(sent)
-        except BrokerRejectedError as error:
-            await self._move(order.order_id, OrderStatus.REJECTED, reason=str(error))
-            return self._orders[order.order_id]
-        except BrokerError as error:
-            log.warning("submit in doubt: %s", error, extra={"order_id": order.order_id})
-            raise
-        await self._adopt(view, reason=f"{self._broker.name} answered the submit")
-        return self._orders[order.order_id]
+            for order in sent:
+                try:
+                    answers.append((order, await self._broker.submit(order)))
+                except BrokerRejectedError as error:
+                    answers.append((order, error))
+                except BrokerError as error:
+                    log.warning("submit in doubt: %s", error, extra={"order_id": order.order_id})
+                    failure = failure or error
+        finally:
+            held, self._held = self._held, None
+            for update in held:
+                await self.on_broker_update(update)
+        for order, answer in answers:
+            if isinstance(answer, BrokerRejectedError):
+                await self._move(order.order_id, OrderStatus.REJECTED, reason=str(answer))
+            else:
+                await self._adopt(answer, reason=f"{self._broker.name} answered the submit")
+        if failure is not None:
+            raise failure
 
     async def cancel(self, order_id: OrderId, *, reason: str = "cancel requested") -> Order:
         """Journal CANCEL_REQUESTED, ask the broker to cancel, and adopt its answer.
@@ -203,6 +251,9 @@ class OrderManager:
         """
         if not self._started:
             self._backlog.append(update)
+            return
+        if self._held is not None:
+            self._held.append(update)
             return
         if isinstance(update, FillUpdate):
             await self._apply_fill(update.fill)

@@ -100,6 +100,10 @@ class OrderJournal(Protocol):
         status and `reason`) and one audit line, in one transaction."""
         ...
 
+    def record_orders(self, orders: Sequence[Order], *, at: datetime, reason: str = "") -> None:
+        """`record_order` for each of `orders`, all in one transaction (all or none)."""
+        ...
+
     def record_fill(self, fill: Fill, order: Order, *, at: datetime) -> bool:
         """Persist `fill` and `order` as it is after the fill, in one transaction.
 

@@ -2,8 +2,9 @@
 
 It listens to signals, applies the desk's rules (`RuleEngine`), remembers approved decisions
 and, at the next open of each symbol, turns them into orders (`OrderPlanner`) that it asks
-the risk agent to check (`OrderRequested`). Risk answers with `SubmitOrder` to execution or
-`RiskRejected`; fills come back as `OrderFilled` and keep the orchestrator's own ledger
+the risk agent to check, all the orders of one open in one `OrdersRequested`. Risk answers
+with `SubmitOrders` (the approved ones, sent together) to execution and a `RiskRejected` for
+each refused one; fills come back as `OrderFilled` and keep the orchestrator's own ledger
 current. Paused and stopped bots send no orders.
 
 The same rules watch the system: an `AnomalyDetected` or `CircuitBreakerTripped` whose
@@ -32,7 +33,7 @@ from orchestrade.domain import (
     CircuitBreakerTripped,
     Envelope,
     OrderFilled,
-    OrderRequested,
+    OrdersRequested,
     SignalApproved,
     SignalGenerated,
 )
@@ -183,11 +184,14 @@ class Orchestrator(Agent):
         assert isinstance(event, BarsOpened)
         for bar in event.bars:
             self.ledger.on_open(bar)
+        orders = []
         for bar in event.bars:
             for planner in self.planners.values():
                 planned = planner.at_open(bar)
                 if planned is not None:
-                    await self.publish(OrderRequested(planned.order))
+                    orders.append(planned.order)
+        if orders:
+            await self.publish(OrdersRequested(tuple(orders)))
 
     async def on_bars_closed(self, envelope: Envelope) -> None:
         event = envelope.payload

@@ -26,6 +26,7 @@ import msgspec
 from sqlalchemy import Table, select
 from sqlalchemy.engine import Dialect, Row
 
+from orchestrade.data.errors import QueryError
 from orchestrade.domain import (
     BotId,
     BrokerOrderId,
@@ -46,12 +47,13 @@ from orchestrade.storage.errors import OrderIdConflictError
 from orchestrade.storage.prepared import Prepared, insert_statement, select_statement
 from orchestrade.storage.store import Store
 from orchestrade.storage.tables import FillRow, OrderEventRow, OrderRow
-from orchestrade.storage.times import as_utc
+from orchestrade.storage.times import as_utc, utc_bound
 
 ORDERS: Table = OrderRow.__table__  # type: ignore[assignment]
 ORDER_EVENTS: Table = OrderEventRow.__table__  # type: ignore[assignment]
 FILLS: Table = FillRow.__table__  # type: ignore[assignment]
 TERMINAL_STATUSES = tuple(status.value for status in OrderStatus if status.is_terminal)
+MAX_LISTED = 1000
 _MUTABLE = (
     "bot_id",
     "order_type",
@@ -98,18 +100,35 @@ class SqlOrderJournal:
             OrderIdConflictError: the id is recorded for an order of another symbol or side.
             ValidationError: `at` is not an aware datetime.
         """
+        self.record_orders((order,), at=at, reason=reason)
+
+    def record_orders(self, orders: Sequence[Order], *, at: datetime, reason: str = "") -> None:
+        """`record_order` for each of `orders`, in one transaction: all are recorded or,
+        when one conflicts, none.
+
+        Raises:
+            OrderIdConflictError: an id is recorded for an order of another symbol or side.
+            ValidationError: `at` is not an aware datetime.
+        """
         at = require_utc("at", at)
         require_str("reason", reason)
         sql = self._sql
-        order_row = sql.upsert_order.parameters(_order_values(order, at))
-        event_row = sql.append_event.parameters(_event_values(order, at, reason))
-        audit_row = sql.append_audit.parameters(_order_audit_values(order, at, reason))
+        rows = [
+            (
+                order,
+                sql.upsert_order.parameters(_order_values(order, at)),
+                sql.append_event.parameters(_event_values(order, at, reason)),
+                sql.append_audit.parameters(_order_audit_values(order, at, reason)),
+            )
+            for order in orders
+        ]
         with self._store.driver_transaction() as cursor:
-            cursor.execute(sql.upsert_order.sql, order_row)
-            if cursor.fetchone() is None:
-                raise _conflict(order)
-            cursor.execute(sql.append_event.sql, event_row)
-            cursor.execute(sql.append_audit.sql, audit_row)
+            for order, order_row, event_row, audit_row in rows:
+                cursor.execute(sql.upsert_order.sql, order_row)
+                if cursor.fetchone() is None:
+                    raise _conflict(order)
+                cursor.execute(sql.append_event.sql, event_row)
+                cursor.execute(sql.append_audit.sql, audit_row)
 
     def record_fill(self, fill: Fill, order: Order, *, at: datetime) -> bool:
         """Persist `fill` and `order` as it is after the fill, in one transaction; also an
@@ -161,6 +180,35 @@ class SqlOrderJournal:
         )
         with self._store.reading() as read:
             return [order_from_row(row) for row in read.connection.execute(query)]
+
+    def list_orders(
+        self,
+        *,
+        bot_id: BotId | None = None,
+        symbol: Symbol | None = None,
+        status: OrderStatus | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+    ) -> list[Order]:
+        """Recorded orders created at or after `since`, of one bot, symbol or status when
+        given, newest first.
+
+        Raises:
+            QueryError: `limit` is not within 1..1000, or `since` is not an aware datetime.
+        """
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LISTED:
+            raise QueryError(f"order limit must be within 1..{MAX_LISTED}, got {limit!r}")
+        query = select(ORDERS).order_by(ORDERS.c.created_at.desc(), ORDERS.c.order_id.desc())
+        if bot_id is not None:
+            query = query.where(ORDERS.c.bot_id == bot_id)
+        if symbol is not None:
+            query = query.where(ORDERS.c.symbol == symbol)
+        if status is not None:
+            query = query.where(ORDERS.c.status == OrderStatus(status).value)
+        if since is not None:
+            query = query.where(ORDERS.c.created_at >= utc_bound("since", since))
+        with self._store.reading() as read:
+            return [order_from_row(row) for row in read.connection.execute(query.limit(limit))]
 
     def fills(self, order_id: OrderId | None = None) -> Sequence[Fill]:
         """Recorded fills (of one order when given), in the order they were recorded."""
