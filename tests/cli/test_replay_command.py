@@ -135,6 +135,8 @@ def test_a_bad_speed_is_one_clear_line(bars_csv: Path, speed: str) -> None:
         (["--bus", "kafka://x"], "--bus must be memory or redis://..., got 'kafka://x'"),
         (["--remote", "oracle"], "unknown agent(s) oracle"),
         (["--mode", "portfolio"], "portfolio mode is not supported by the trading stack yet"),
+        (["--also", ":fast=3"], "--also needs a strategy name, got ':fast=3'"),
+        (["--also", "no_such_strategy"], "no_such_strategy"),
         (["--bus", "redis://user:secret@127.0.0.1:9/0"], "cannot reach Redis at 127.0.0.1:9"),
     ],
 )
@@ -146,3 +148,16 @@ def test_bad_replay_options_are_one_clear_line(
     assert code == 2
     assert message in " ".join(output.split())
     assert "secret" not in output
+
+
+def test_several_bots_replay_together_each_with_its_own_result(
+    bars_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ORCHESTRADE_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("ORCHESTRADE_STORAGE__URL", raising=False)
+    extra = ["--also", "sma_cross:fast=3,slow=10", "--also", "rsi_reversion"]
+    code, output = invoke("replay", *common(bars_csv), "--quiet", "--bot-id", "m", *extra)
+    assert code == 0, output
+    assert "bots m, m-2, m-3" in output
+    for title in ("sma_cross (m)", "sma_cross (m-2)", "rsi_reversion (m-3)"):
+        assert f"replay: {title}" in output

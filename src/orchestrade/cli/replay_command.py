@@ -51,6 +51,7 @@ from orchestrade.cli.console import console, reports_user_errors
 from orchestrade.settings import Settings
 
 if TYPE_CHECKING:
+    from orchestrade.backtest.engine import Backtest
     from orchestrade.bus import Bus
     from orchestrade.orchestration.runtime import NodeStatus, ReplayOutcome
 
@@ -65,6 +66,14 @@ BotIdOption = Annotated[
     ),
 ]
 JsonOption = Annotated[Path | None, typer.Option("--json", help="Write results JSON.")]
+AlsoOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--also",
+        help="Another bot on the same bars and costs: STRATEGY or STRATEGY:k=v,k=v "
+        "(repeatable); bot ids are the first bot's with -2, -3, ...",
+    ),
+]
 QuietOption = Annotated[bool, typer.Option("--quiet", help="No live status view.")]
 
 
@@ -94,6 +103,7 @@ def replay(
     ] = None,
     db: DbOption = None,
     bot_id: BotIdOption = None,
+    also: AlsoOption = None,
     json_out: JsonOption = None,
     quiet: QuietOption = False,
 ) -> None:
@@ -130,6 +140,7 @@ def paper(
     ] = None,
     db: DbOption = None,
     bot_id: BotIdOption = None,
+    also: AlsoOption = None,
     json_out: JsonOption = None,
     quiet: QuietOption = False,
 ) -> None:
@@ -181,10 +192,73 @@ def agent_run(
 
 
 def _run_node(mode: str, options: dict[str, Any], **pace: Any) -> None:
-    from orchestrade.orchestration.runtime import run_replay  # heavy: only when used
+    from orchestrade.orchestration.runtime import BotPlan, run_replay  # heavy: only when used
 
-    engine = make_backtest(
-        options["strategy"],
+    def backtest_of(strategy: str) -> Backtest:
+        return _make_backtest(strategy, options)
+
+    engine = backtest_of(options["strategy"])
+    settings = Settings()
+    home = settings.home
+    bot = options["bot_id"] or f"{mode}-{uuid.uuid4().hex[:8]}"
+    if not bot.replace("-", "").replace("_", "").isalnum():
+        raise typer.BadParameter(f"--bot-id must be letters, digits, - and _, got {bot!r}")
+    more_bots = []
+    for number, entry in enumerate(options.get("also") or [], start=2):
+        name, _, params = entry.partition(":")
+        if not name.strip():
+            raise typer.BadParameter(f"--also needs a strategy name, got {entry!r}")
+        more_bots.append(BotPlan(f"{bot}-{number}", backtest_of(name), parse_params(params)))
+    state = home / "paper" / f"{bot}.db"
+    state.parent.mkdir(parents=True, exist_ok=True)
+    remote = [name for name in (options.get("remote") or "").split(",") if name]
+    bots = ", ".join([bot, *(plan.bot_id for plan in more_bots)])
+    console.print(f"{mode}: bot{'s' if more_bots else ''} {bots}; paper broker state {state}")
+    quiet = bool(options.get("quiet"))
+
+    async def main() -> ReplayOutcome:
+        bus = await _bus(options["bus"], bot)
+        view = Live(console=console, refresh_per_second=4, transient=True)
+        show = None if quiet else (lambda status: view.update(status_table(status)))
+        with view if show is not None else contextlib.nullcontext():
+            return await run_replay(
+                engine,
+                params=parse_params(options["params"]),
+                database_url=options["db"] or settings.database_url,
+                broker_path=state,
+                bot_id=bot,
+                bus=bus,
+                mode=mode,
+                remote=remote,
+                more_bots=more_bots,
+                on_status=show,
+                handle_signals=True,
+                **pace,
+            )
+
+    outcome = asyncio.run(main())
+    if "data" in remote:
+        console.print(f"agent stopped ({_counters(outcome.counters)})")
+        return
+    if outcome.interrupted:
+        console.print(f"stopped before the end; resume with --bot-id {bot}")
+    names = {bot: engine.strategy_name, **{p.bot_id: p.backtest.strategy_name for p in more_bots}}
+    for bot_id, result in outcome.results.items():
+        title = f"{names[bot_id]} ({bot_id})" if more_bots else names[bot_id]
+        console.print(result_table(result, title, kind=mode))
+    json_out = options.get("json_out")
+    if json_out is not None and outcome.result is not None:
+        console.print(f"results JSON: {outcome.result.to_json(json_out)}")
+    console.print(
+        f"{outcome.bars:,} bars in {outcome.seconds:.2f} s "
+        f"({outcome.bars_per_second:,.0f} bars/s); {_counters(outcome.counters)}"
+    )
+
+
+def _make_backtest(strategy: str, options: dict[str, Any]) -> Backtest:
+    """The backtest of the run's data, cost and account options for `strategy`."""
+    return make_backtest(
+        strategy,
         data=options["data"],
         symbols=options["symbols"],
         start=options["start"],
@@ -202,51 +276,6 @@ def _run_node(mode: str, options: dict[str, Any], **pace: Any) -> None:
         min_confidence=options["min_confidence"],
         risk=options["risk"],
         market=options["market"],
-    )
-    settings = Settings()
-    home = settings.home
-    bot = options["bot_id"] or f"{mode}-{uuid.uuid4().hex[:8]}"
-    if not bot.replace("-", "").replace("_", "").isalnum():
-        raise typer.BadParameter(f"--bot-id must be letters, digits, - and _, got {bot!r}")
-    state = home / "paper" / f"{bot}.db"
-    state.parent.mkdir(parents=True, exist_ok=True)
-    remote = [name for name in (options.get("remote") or "").split(",") if name]
-    console.print(f"{mode}: bot {bot}; paper broker state {state}")
-    quiet = bool(options.get("quiet"))
-
-    async def main() -> ReplayOutcome:
-        bus = await _bus(options["bus"], bot)
-        view = Live(console=console, refresh_per_second=4, transient=True)
-        show = None if quiet else (lambda status: view.update(status_table(status)))
-        with view if show is not None else contextlib.nullcontext():
-            return await run_replay(
-                engine,
-                params=parse_params(options["params"]),
-                database_url=options["db"] or settings.database_url,
-                broker_path=state,
-                bot_id=bot,
-                bus=bus,
-                mode=mode,
-                remote=remote,
-                on_status=show,
-                handle_signals=True,
-                **pace,
-            )
-
-    outcome = asyncio.run(main())
-    if "data" in remote:
-        console.print(f"agent stopped ({_counters(outcome.counters)})")
-        return
-    if outcome.interrupted:
-        console.print(f"stopped before the end; resume with --bot-id {bot}")
-    if outcome.result is not None:
-        console.print(result_table(outcome.result, engine.strategy_name, kind=mode))
-        json_out = options.get("json_out")
-        if json_out is not None:
-            console.print(f"results JSON: {outcome.result.to_json(json_out)}")
-    console.print(
-        f"{outcome.bars:,} bars in {outcome.seconds:.2f} s "
-        f"({outcome.bars_per_second:,.0f} bars/s); {_counters(outcome.counters)}"
     )
 
 
