@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from orchestrade.domain.errors import OrchestradeError
@@ -69,6 +69,26 @@ class RulesSettings(BaseModel):
     """Signals with a lower confidence are not traded."""
 
 
+class ApiSettings(BaseModel):
+    """The REST API: the key that signs login tokens, how long they last, browser origins.
+
+    `jwt_secret` (env `ORCHESTRADE_API__JWT_SECRET`) or `jwt_secret_file` (e.g. a container
+    secret) holds at least 32 bytes; with neither, each process draws a random key, so
+    tokens end when it stops. No origin may call the API from a browser unless listed in
+    `cors_origins` (env `ORCHESTRADE_API__CORS_ORIGINS='["https://desk.example"]'`).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    jwt_secret: SecretStr | None = None
+    jwt_secret_file: Path | None = None
+    token_lifetime_s: int = Field(default=900, ge=60, le=86_400)
+    """Lifetime of a login token (short: scripts use API keys)."""
+    cors_origins: tuple[str, ...] = ()
+    login_attempts_per_minute: int = Field(default=5, ge=1, le=1000)
+    """Login attempts allowed per user name and client address (a burst of as many)."""
+
+
 class Settings(BaseSettings):
     """Process-wide configuration; env vars use the `ORCHESTRADE_` prefix and `__` nesting.
 
@@ -83,6 +103,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = StorageSettings()
     risk: RiskSettings = RiskSettings()
     rules: RulesSettings = RulesSettings()
+    api: ApiSettings = ApiSettings()
 
     @property
     def database_url(self) -> str:

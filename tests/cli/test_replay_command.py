@@ -136,6 +136,8 @@ def test_a_bad_speed_is_one_clear_line(bars_csv: Path, speed: str) -> None:
         (["--remote", "oracle"], "unknown agent(s) oracle"),
         (["--mode", "portfolio"], "portfolio mode is not supported by the trading stack yet"),
         (["--also", ":fast=3"], "--also needs a strategy name, got ':fast=3'"),
+        (["--rebalance", "daily"], "--rebalance must be weekly or monthly, got 'daily'"),
+        (["--notify", "/nonexistent/notify.yaml"], "/nonexistent/notify.yaml: cannot read"),
         (["--also", "no_such_strategy"], "no_such_strategy"),
         (["--bus", "redis://user:secret@127.0.0.1:9/0"], "cannot reach Redis at 127.0.0.1:9"),
     ],

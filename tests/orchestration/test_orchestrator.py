@@ -20,6 +20,7 @@ from orchestrade.domain import (
     BotId,
     BotState,
     BotStateChanged,
+    CircuitBreakerTripped,
     Fill,
     FillId,
     Message,
@@ -396,3 +397,38 @@ async def test_decisions_wait_for_the_interval_and_the_rest_is_written_at_stop(
     finally:
         await agent.stop()
     assert sink.batches == [[(0.5, True), (0.5, True), (0.5, True)]]
+
+
+# -- the circuit breaker's entry block ---------------------------------------------------------
+
+
+def tripped(bot: BotId | None = None) -> CircuitBreakerTripped:
+    return CircuitBreakerTripped(
+        DAY0, "daily_loss", D("0.12"), D("0.10"), "portfolio lost 12% today", bot
+    )
+
+
+async def test_a_tripped_breaker_blocks_entries_for_the_rest_of_its_day(
+    bus: InMemoryBus, orchestrator: Orchestrator
+) -> None:
+    await send(bus, tripped())
+
+    await send(bus, signal(SignalSide.BUY, 0.9), signal(SignalSide.SELL, 0.9))
+    assert orchestrator.decisions == {"rejected": 1, "approved": 1}  # the exit goes through
+    assert orchestrator.entries_blocked(BOT, DAY0)
+    assert orchestrator.entries_blocked(OTHER, DAY0)
+
+    await send(bus, signal(SignalSide.BUY, 0.9, day=1))  # the next session
+    assert orchestrator.decisions == {"rejected": 1, "approved": 2}
+
+
+async def test_a_bots_breaker_blocks_only_that_bot_and_a_reset_lifts_it(
+    bus: InMemoryBus, orchestrator: Orchestrator
+) -> None:
+    await send(bus, tripped(OTHER))
+    await send(bus, signal(SignalSide.BUY, 0.9, OTHER), signal(SignalSide.BUY, 0.9, BOT))
+    assert orchestrator.decisions == {"rejected": 1, "approved": 1}
+
+    orchestrator.reset_circuit_breaker()
+    await send(bus, signal(SignalSide.BUY, 0.9, OTHER))
+    assert orchestrator.decisions == {"rejected": 1, "approved": 2}

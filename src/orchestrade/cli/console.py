@@ -9,6 +9,7 @@ from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from orchestrade.domain.errors import OrchestradeError
 
@@ -34,7 +35,8 @@ def reports_user_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except OrchestradeError as error:
-            error_console.print(f"[bold red]error:[/] {error}", highlight=False)
+            # Escaped: a message is plain text, "orchestrade[api]" must not read as markup.
+            error_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
             raise typer.Exit(USER_ERROR_EXIT_CODE) from error
 
     return wrapper

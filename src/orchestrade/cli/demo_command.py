@@ -20,6 +20,7 @@ from orchestrade.data.quality.targets import quality_of_store
 from orchestrade.data.synthetic import synthesize_market
 from orchestrade.domain import Market
 from orchestrade.indicators import bbands, rsi, sma
+from orchestrade.portfolio.rebalancing import RebalanceFrequency, RebalanceSchedule
 from orchestrade.settings import Settings
 from orchestrade.storage import LoadedBars, open_store
 
@@ -80,7 +81,13 @@ def replay_through_agents(
     bot_id = f"demo-{uuid.uuid4().hex[:8]}"
     broker = settings.home / "paper" / f"{bot_id}.db"
     broker.parent.mkdir(parents=True, exist_ok=True)
-    outcome = replay(engine, database_url=url, broker_path=broker, bot_id=bot_id)
+    outcome = replay(
+        engine,
+        database_url=url,
+        broker_path=broker,
+        bot_id=bot_id,
+        rebalance=RebalanceSchedule(RebalanceFrequency.MONTHLY),
+    )
     replayed = outcome.require_result()
     console.print(result_table(replayed, f"{DEMO_STRATEGY} (bot {bot_id})", kind="replay"))
     same = _trade_keys(replayed) == _trade_keys(result)
@@ -91,6 +98,23 @@ def replay_through_agents(
         f"trades {'identical to' if same else 'DIFFERENT from'} the backtest's; final equity "
         f"{replayed.metrics['final_equity']:,.0f} vs {result.metrics['final_equity']:,.0f}"
     )
+    show_rebalances(url, bot_id, outcome.counters.get("rebalancing", {}))
+
+
+def show_rebalances(url: str, bot_id: str, counts: dict[str, int]) -> None:
+    """The rebalancing agent's monthly proposals of the replay (across the bot's symbol
+    accounts: the demo runs one bot), the latest few in full."""
+    from orchestrade.cli.rebalance_command import history_table
+    from orchestrade.storage.rebalances import RebalanceRepository
+
+    console.rule("[bold]rebalancing (monthly, max Sharpe, weights 5-40%)")
+    summary = ", ".join(f"{key} {value}" for key, value in sorted(counts.items()))
+    console.print(f"proposals during the replay: {summary or 'none'}")
+    with open_store(url) as store:
+        records = RebalanceRepository(store).recent(limit=3, portfolio=bot_id)
+    if records:
+        console.print(history_table(records))
+        console.print(f"all of them: orchestrade rebalance --dry-run --db {url}")
 
 
 def _trade_keys(result: BacktestResult) -> list[tuple[object, ...]]:

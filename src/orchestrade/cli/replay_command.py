@@ -53,7 +53,9 @@ from orchestrade.settings import Settings
 if TYPE_CHECKING:
     from orchestrade.backtest.engine import Backtest
     from orchestrade.bus import Bus
+    from orchestrade.notify.service import NotificationService
     from orchestrade.orchestration.runtime import NodeStatus, ReplayOutcome
+    from orchestrade.portfolio.rebalancing import RebalanceSchedule
 
 BusOption = Annotated[
     str, typer.Option("--bus", help="memory (one process) or a redis://host:port/db URL.")
@@ -66,6 +68,22 @@ BotIdOption = Annotated[
     ),
 ]
 JsonOption = Annotated[Path | None, typer.Option("--json", help="Write results JSON.")]
+RebalanceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--rebalance",
+        help="Propose new weights across the bots (or the symbols of a lone bot) weekly or "
+        "monthly, through the rules; recorded, shown by `orchestrade rebalance --dry-run`.",
+    ),
+]
+NotifyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--notify",
+        help="Notification settings (Telegram, Slack, webhooks); default "
+        "ORCHESTRADE_HOME/notify.yaml when it exists.",
+    ),
+]
 AlsoOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -104,6 +122,8 @@ def replay(
     db: DbOption = None,
     bot_id: BotIdOption = None,
     also: AlsoOption = None,
+    rebalance: RebalanceOption = None,
+    notify: NotifyOption = None,
     json_out: JsonOption = None,
     quiet: QuietOption = False,
 ) -> None:
@@ -141,6 +161,8 @@ def paper(
     db: DbOption = None,
     bot_id: BotIdOption = None,
     also: AlsoOption = None,
+    rebalance: RebalanceOption = None,
+    notify: NotifyOption = None,
     json_out: JsonOption = None,
     quiet: QuietOption = False,
 ) -> None:
@@ -216,25 +238,36 @@ def _run_node(mode: str, options: dict[str, Any], **pace: Any) -> None:
     console.print(f"{mode}: bot{'s' if more_bots else ''} {bots}; paper broker state {state}")
     quiet = bool(options.get("quiet"))
 
+    schedule = _schedule(options.get("rebalance"))
+    notifier = _notifier(options.get("notify"), home)
+
     async def main() -> ReplayOutcome:
         bus = await _bus(options["bus"], bot)
         view = Live(console=console, refresh_per_second=4, transient=True)
         show = None if quiet else (lambda status: view.update(status_table(status)))
-        with view if show is not None else contextlib.nullcontext():
-            return await run_replay(
-                engine,
-                params=parse_params(options["params"]),
-                database_url=options["db"] or settings.database_url,
-                broker_path=state,
-                bot_id=bot,
-                bus=bus,
-                mode=mode,
-                remote=remote,
-                more_bots=more_bots,
-                on_status=show,
-                handle_signals=True,
-                **pace,
-            )
+        if notifier is not None:
+            await notifier.start()
+        try:
+            with view if show is not None else contextlib.nullcontext():
+                return await run_replay(
+                    engine,
+                    params=parse_params(options["params"]),
+                    database_url=options["db"] or settings.database_url,
+                    broker_path=state,
+                    bot_id=bot,
+                    bus=bus,
+                    mode=mode,
+                    remote=remote,
+                    more_bots=more_bots,
+                    rebalance=schedule,
+                    notifier=notifier,
+                    on_status=show,
+                    handle_signals=True,
+                    **pace,
+                )
+        finally:
+            if notifier is not None:
+                await notifier.close()
 
     outcome = asyncio.run(main())
     if "data" in remote:
@@ -253,6 +286,30 @@ def _run_node(mode: str, options: dict[str, Any], **pace: Any) -> None:
         f"{outcome.bars:,} bars in {outcome.seconds:.2f} s "
         f"({outcome.bars_per_second:,.0f} bars/s); {_counters(outcome.counters)}"
     )
+
+
+def _schedule(frequency: str | None) -> RebalanceSchedule | None:
+    """The rebalancing schedule of ``--rebalance`` (None: no rebalancing)."""
+    if frequency is None:
+        return None
+    from orchestrade.portfolio.rebalancing import RebalanceFrequency, RebalanceSchedule
+
+    if frequency not in (RebalanceFrequency.WEEKLY, RebalanceFrequency.MONTHLY):
+        raise typer.BadParameter(f"--rebalance must be weekly or monthly, got {frequency!r}")
+    return RebalanceSchedule(RebalanceFrequency(frequency))
+
+
+def _notifier(path: Path | None, home: Path) -> NotificationService | None:
+    """The notification service of ``--notify`` (or of ORCHESTRADE_HOME/notify.yaml)."""
+    from orchestrade.cli.notify_command import NOTIFY_FILE
+
+    default = home / NOTIFY_FILE
+    if path is None and not default.is_file():
+        return None
+    from orchestrade.notify.service import NotificationService
+    from orchestrade.notify.settings import load_notify_settings
+
+    return NotificationService.from_settings(load_notify_settings(path or default))
 
 
 def _make_backtest(strategy: str, options: dict[str, Any]) -> Backtest:

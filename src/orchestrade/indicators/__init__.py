@@ -9,47 +9,61 @@ Streaming (one bar at a time, equal to the batch values after warm-up):
     ``SMA, EMA, RSI, MACD, BollingerBands, Stochastic, ATR, OBV``.
 Crossovers: ``crossed_above``/``crossed_below`` on the last bar, ``cross_above``/
 ``cross_below`` for every bar.
+
+The names are imported on first use: a process that only describes indicators or loads a
+strategy spec (the array backtest) does not load TA-Lib, nor pandas, which TA-Lib imports.
 """
 
-from orchestrade.indicators.batch import add_indicators, compute, evaluate
-from orchestrade.indicators.crosses import cross_above, cross_below, crossed_above, crossed_below
-from orchestrade.indicators.errors import IndicatorError
-from orchestrade.indicators.functions import (
-    adx,
-    atr,
-    bbands,
-    cci,
-    ema,
-    macd,
-    mfi,
-    obv,
-    rsi,
-    sma,
-    stoch,
-    willr,
-    wma,
-)
-from orchestrade.indicators.registry import (
-    IndicatorSpec,
-    column_names,
-    describe,
-    indicator_names,
-    lookback,
-    resolve_parameters,
-)
-from orchestrade.indicators.streaming import (
-    ATR,
-    EMA,
-    MACD,
-    OBV,
-    RSI,
-    SMA,
-    BandsValue,
-    BollingerBands,
-    MACDValue,
-    Stochastic,
-    StochasticValue,
-)
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from orchestrade.indicators.batch import add_indicators, compute, evaluate
+    from orchestrade.indicators.crosses import (
+        cross_above,
+        cross_below,
+        crossed_above,
+        crossed_below,
+    )
+    from orchestrade.indicators.errors import IndicatorError
+    from orchestrade.indicators.functions import (
+        adx,
+        atr,
+        bbands,
+        cci,
+        ema,
+        macd,
+        mfi,
+        obv,
+        rsi,
+        sma,
+        stoch,
+        willr,
+        wma,
+    )
+    from orchestrade.indicators.registry import (
+        IndicatorSpec,
+        column_names,
+        describe,
+        indicator_names,
+        lookback,
+        resolve_parameters,
+    )
+    from orchestrade.indicators.streaming import (
+        ATR,
+        EMA,
+        MACD,
+        OBV,
+        RSI,
+        SMA,
+        BandsValue,
+        BollingerBands,
+        MACDValue,
+        Stochastic,
+        StochasticValue,
+    )
 
 __all__ = [
     "ATR",
@@ -91,3 +105,59 @@ __all__ = [
     "willr",
     "wma",
 ]
+
+_MODULES = {
+    "batch": ("add_indicators", "compute", "evaluate"),
+    "crosses": ("cross_above", "cross_below", "crossed_above", "crossed_below"),
+    "errors": ("IndicatorError",),
+    "functions": (
+        "adx",
+        "atr",
+        "bbands",
+        "cci",
+        "ema",
+        "macd",
+        "mfi",
+        "obv",
+        "rsi",
+        "sma",
+        "stoch",
+        "willr",
+        "wma",
+    ),
+    "registry": (
+        "IndicatorSpec",
+        "column_names",
+        "describe",
+        "indicator_names",
+        "lookback",
+        "resolve_parameters",
+    ),
+    "streaming": (
+        "ATR",
+        "EMA",
+        "MACD",
+        "OBV",
+        "RSI",
+        "SMA",
+        "BandsValue",
+        "BollingerBands",
+        "MACDValue",
+        "Stochastic",
+        "StochasticValue",
+    ),
+}
+_HOMES = {name: f"{__name__}.{module}" for module, names in _MODULES.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

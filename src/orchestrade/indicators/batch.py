@@ -6,18 +6,24 @@ the input's index (a Series for one output, a DataFrame for several); numpy, a l
 mapping of arrays in gives numpy out (an array for one output, a tuple of arrays in TA-Lib's
 output order for several). Leading NaNs are skipped as TA-Lib does; a NaN inside the series
 makes path-dependent indicators NaN from that bar on, again as TA-Lib does.
+
+Neither pandas nor TA-Lib is imported here before it is needed: data can be a pandas
+object only once pandas is loaded, and TA-Lib (which imports pandas) is loaded by the
+first function it computes. A caller that passes numpy arrays and asks for the functions
+`native` computes (`compiled=True`: the array backtest, which runs beside numba anyway)
+loads neither.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TypeAlias, overload
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeGuard, overload
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
-import talib as _talib_module
 
+from orchestrade.indicators import native
 from orchestrade.indicators.errors import IndicatorError
 from orchestrade.indicators.registry import (
     IndicatorSpec,
@@ -27,12 +33,14 @@ from orchestrade.indicators.registry import (
     resolve_parameters,
 )
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 NumpyData: TypeAlias = npt.NDArray[Any] | Sequence[float] | Mapping[str, npt.ArrayLike]
 PandasData: TypeAlias = "pd.DataFrame | pd.Series[Any]"
 NumpyResult: TypeAlias = npt.NDArray[Any] | tuple[npt.NDArray[Any], ...]
 PandasResult: TypeAlias = "pd.Series[Any] | pd.DataFrame"
-_TALIB: Any = _talib_module  # untyped C extension
 
 IndicatorRequest: TypeAlias = str | tuple[str, Mapping[str, ParamValue]]
 """One entry of `add_indicators`: a TA-Lib name, or a name with its parameters."""
@@ -106,14 +114,42 @@ def evaluate(
     params: Mapping[str, ParamValue],
     *,
     inputs: Mapping[str, str] | None = None,
+    compiled: bool = False,
 ) -> pd.Series[Any] | pd.DataFrame | NumpyResult:
-    """`compute` with the parameters as one mapping, e.g. as read from a strategy spec."""
-    names, outputs, index = _run(name, data, params, inputs or {})
+    """`compute` with the parameters as one mapping, e.g. as read from a strategy spec.
+
+    `compiled`: compute the functions `native` has with its compiled loops (the same
+    values bit for bit) instead of TA-Lib. They load numba, not TA-Lib and pandas: for
+    callers that run beside numba anyway.
+    """
+    names, outputs, index = _run(name, data, params, inputs or {}, compiled=compiled)
     if index is None:
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
+    import pandas as pd  # loaded already: the data had an index
+
     if len(outputs) == 1:
         return pd.Series(outputs[0], index=index, name=names[0])
     return pd.DataFrame(dict(zip(names, outputs, strict=True)), index=index)
+
+
+def check_parameters(name: str, params: Mapping[str, ParamValue]) -> None:
+    """Raise the `IndicatorError` that `evaluate(name, ..., params)` would raise for these
+    parameters on any data: unknown names, bad types, values out of TA-Lib's range.
+
+    The functions `native` computes are checked against TA-Lib's limits without loading
+    TA-Lib or numba; the others are run by TA-Lib on a tiny series.
+    """
+    spec = describe(name)
+    resolved = resolve_parameters(spec, params)
+    if native.computes(spec.name):
+        problem = native.rejection(spec.name, resolved)
+        if problem is not None:
+            raise IndicatorError(_rejected(spec, resolved, problem))
+        return
+    _call(spec, [_PROBE] * len(spec.inputs), resolved, compiled=False)
+
+
+_PROBE = np.linspace(1.0, 2.0, 8)
 
 
 def add_indicators(frame: pd.DataFrame, specs: Iterable[IndicatorRequest]) -> pd.DataFrame:
@@ -127,8 +163,10 @@ def add_indicators(frame: pd.DataFrame, specs: Iterable[IndicatorRequest]) -> pd
     Raises:
         IndicatorError: a bad request (see `compute`), or a column name that already exists.
     """
-    if not isinstance(frame, pd.DataFrame):
+    if not _is_frame(frame):
         raise IndicatorError(f"add_indicators needs a DataFrame, got {type(frame).__name__}")
+    import pandas as pd  # loaded already: frame is a DataFrame
+
     columns: dict[str, pd.Series[Any]] = {}
     for request in specs:
         name, params = _parse_request(request)
@@ -147,11 +185,13 @@ def _run(
     data: pd.DataFrame | pd.Series[Any] | NumpyData,
     params: Mapping[str, ParamValue],
     inputs: Mapping[str, str],
+    *,
+    compiled: bool = False,
 ) -> tuple[tuple[str, ...], list[npt.NDArray[Any]], pd.Index[Any] | None]:
     spec = describe(name)
     resolved = resolve_parameters(spec, params)
     arrays, index = _input_arrays(spec, data, inputs)
-    return column_names(spec, resolved), _call(spec, arrays, resolved), index
+    return column_names(spec, resolved), _call(spec, arrays, resolved, compiled=compiled), index
 
 
 def _parse_request(request: IndicatorRequest) -> tuple[str, Mapping[str, ParamValue]]:
@@ -180,7 +220,7 @@ def _input_arrays(
             f"{spec.name} reads {', '.join(spec.inputs)}; cannot override {sorted(unknown)}"
         )
     wanted = [overrides.get(column, column) for column in spec.inputs]
-    if isinstance(data, pd.DataFrame):
+    if _is_frame(data):
         columns = _columns_by_lower_name(spec, [str(column) for column in data.columns])
         series = [data[columns[_lookup(spec, column, columns)]] for column in wanted]
         return [
@@ -198,7 +238,7 @@ def _input_arrays(
             f"{spec.name} reads {', '.join(spec.inputs)}: pass a DataFrame or a mapping "
             "with those columns, not a single series"
         )
-    if isinstance(data, pd.Series):
+    if _is_series(data):
         return [_as_float_array(spec, wanted[0], data)], data.index
     return [_as_float_array(spec, wanted[0], data)], None
 
@@ -226,7 +266,7 @@ def _lookup(spec: IndicatorSpec, column: str, columns: Mapping[str, str]) -> str
 
 def _as_float_array(spec: IndicatorSpec, column: str, values: object) -> FloatArray:
     try:
-        if isinstance(values, pd.Series):
+        if _is_series(values):
             array = values.to_numpy(dtype=np.float64, na_value=np.nan)
         else:
             array = np.asarray(values, dtype=np.float64)
@@ -240,12 +280,39 @@ def _as_float_array(spec: IndicatorSpec, column: str, values: object) -> FloatAr
 
 
 def _call(
-    spec: IndicatorSpec, arrays: list[FloatArray], params: Mapping[str, int | float]
+    spec: IndicatorSpec,
+    arrays: list[FloatArray],
+    params: Mapping[str, int | float],
+    *,
+    compiled: bool,
 ) -> list[npt.NDArray[Any]]:
-    function = getattr(_TALIB, spec.name)
+    if compiled and native.computes(spec.name):
+        problem = native.rejection(spec.name, params)
+        if problem is not None:
+            raise IndicatorError(_rejected(spec, params, problem))
+        return native.compute(spec.name, arrays, params)
+    import talib  # here: it imports pandas (see the module doc)
+
+    function = getattr(talib, spec.name)
     try:
         result = function(*arrays, **params)
     except Exception as error:  # TA-Lib raises bare Exception; re-raised as a typed error
-        raise IndicatorError(f"TA-Lib rejected {spec.name}{dict(params)}: {error}") from error
+        raise IndicatorError(_rejected(spec, params, str(error))) from error
     outputs = list(result) if isinstance(result, tuple | list) else [result]
     return [np.asarray(output) for output in outputs]
+
+
+def _rejected(spec: IndicatorSpec, params: Mapping[str, int | float], problem: str) -> str:
+    return f"TA-Lib rejected {spec.name}{dict(params)}: {problem}"
+
+
+def _is_frame(data: object) -> TypeGuard[pd.DataFrame]:
+    """Whether `data` is a DataFrame (never, while pandas is not loaded)."""
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(data, pandas.DataFrame)
+
+
+def _is_series(data: object) -> TypeGuard[pd.Series[Any]]:
+    """Whether `data` is a Series (never, while pandas is not loaded)."""
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(data, pandas.Series)

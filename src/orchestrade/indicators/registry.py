@@ -1,7 +1,10 @@
 """Every TA-Lib function described once, addressable by name, with validated parameters.
 
 The registry is built from TA-Lib's own metadata (`talib.abstract`), so every function the
-installed TA-Lib has is available without a hand-written wrapper.
+installed TA-Lib has is available without a hand-written wrapper. TA-Lib is imported on
+first use: the functions `native` computes are described without it (`_KNOWN`, held equal
+to TA-Lib's metadata by the tests), so that loading a spec that uses only those does not
+load TA-Lib and the pandas it imports.
 
 Output column names follow one scheme, ``prefix[_output][_parameters]`` joined by ``_``:
 
@@ -30,13 +33,8 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
-import talib as _talib_module
-from talib import abstract as _abstract_module
 
 from orchestrade.indicators.errors import IndicatorError
-
-_TALIB: Any = _talib_module  # untyped C extension
-_ABSTRACT: Any = _abstract_module
 
 ParamValue = int | float | str
 """A parameter as a caller may give it: a number, or a moving-average name for ``*matype``."""
@@ -103,8 +101,12 @@ def describe(name: str) -> IndicatorSpec:
     """
     if not isinstance(name, str):
         raise IndicatorError(f"indicator name must be a string, got {type(name).__name__}")
+    key = name.strip().upper()
+    spec = _KNOWN.get(key)
+    if spec is not None:
+        return spec
     specs = _specs()
-    spec = specs.get(name.strip().upper())
+    spec = specs.get(key)
     if spec is None:
         raise IndicatorError(f"unknown indicator {name!r}{_suggestion(name.upper(), specs)}")
     return spec
@@ -151,7 +153,7 @@ def column_names(spec: IndicatorSpec, params: Mapping[str, int | float]) -> tupl
 def lookback(name: str, **params: ParamValue) -> int:
     """TA-Lib's lookback: how many leading outputs are NaN for these parameters."""
     spec = describe(name)
-    function = _ABSTRACT.Function(spec.name)
+    function = _abstract().Function(spec.name)
     function.parameters = resolve_parameters(spec, params)
     return int(function.lookback)
 
@@ -161,11 +163,43 @@ def ma_type_names() -> tuple[str, ...]:
     return tuple(name for name, _ in sorted(_ma_types().items(), key=lambda item: item[1]))
 
 
+_KNOWN: Mapping[str, IndicatorSpec] = MappingProxyType(
+    {
+        "SMA": IndicatorSpec(
+            name="SMA",
+            group="Overlap Studies",
+            display_name="Simple Moving Average",
+            inputs=("close",),
+            parameters=MappingProxyType({"timeperiod": 30}),
+            outputs=("real",),
+        ),
+    }
+)
+"""The specs of the functions `native` computes, known without importing TA-Lib."""
+
+
+def _talib() -> Any:
+    """TA-Lib (an untyped C extension), imported on first use (see the module doc)."""
+    import talib
+
+    return talib
+
+
+def _abstract() -> Any:
+    from talib import abstract
+
+    return abstract
+
+
 @cache
 def _specs() -> dict[str, IndicatorSpec]:
     specs = {}
-    for name in _TALIB.get_functions():
-        info = _ABSTRACT.Function(name).info
+    abstract = _abstract()
+    for name in _talib().get_functions():
+        if name in _KNOWN:
+            specs[name] = _KNOWN[name]
+            continue
+        info = abstract.Function(name).info
         inputs: list[str] = []
         for columns in info["input_names"].values():
             inputs.extend([columns] if isinstance(columns, str) else columns)
@@ -182,8 +216,9 @@ def _specs() -> dict[str, IndicatorSpec]:
 
 @cache
 def _ma_types() -> dict[str, int]:
-    names = (attribute for attribute in dir(_TALIB.MA_Type) if attribute.isupper())
-    return {name.lower(): int(getattr(_TALIB.MA_Type, name)) for name in names}
+    ma_type = _talib().MA_Type
+    names = (attribute for attribute in dir(ma_type) if attribute.isupper())
+    return {name.lower(): int(getattr(ma_type, name)) for name in names}
 
 
 def _is_ma_type(key: str) -> bool:

@@ -19,7 +19,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from orchestrade.agents.base import Agent
 from orchestrade.bus import Bus
@@ -34,8 +34,10 @@ from orchestrade.domain import (
     Envelope,
     OrderFilled,
     OrdersRequested,
+    Signal,
     SignalApproved,
     SignalGenerated,
+    SignalSide,
 )
 from orchestrade.orchestration.order_planning import OrderPlanner
 from orchestrade.orchestration.rules import Action, RuleEngine, RuleOutcome, StopScope
@@ -78,6 +80,8 @@ class Orchestrator(Agent):
         # A resumed run decides its earlier bars again: those decisions are on record already.
         self._recorded_until = dict(signals_recorded_until or {})
         self._decided: list[SignalDecision] = []
+        self._entries_blocked: dict[BotId | None, date] = {}
+        """UTC day on which each tripped breaker blocks entries (None: every bot's)."""
         self.decision_flush_interval_s = decision_flush_interval_s
         self._flushed_at = time.monotonic()
         self.states: dict[BotId, BotState] = {bot: BotState.RUNNING for bot in self.planners}
@@ -93,9 +97,27 @@ class Orchestrator(Agent):
         await self.subscribe(CircuitBreakerTripped, self.on_system_event, group=group)
 
     async def on_system_event(self, envelope: Envelope) -> None:
-        """Apply the rules' effects (stop a bot, stop bots, notify) to a system event."""
-        outcome = self.rules.evaluate(envelope.payload)
+        """Apply the rules' effects (stop a bot, stop bots, notify) to a system event; a
+        tripped circuit breaker also blocks new entries for the rest of its session."""
+        event = envelope.payload
+        if isinstance(event, CircuitBreakerTripped):
+            self._entries_blocked[event.bot_id] = event.tripped_at.date()
+            log.warning("entries blocked for %s: %s", event.tripped_at.date(), event.reason)
+        outcome = self.rules.evaluate(event)
         await self.apply_effects(outcome)
+
+    def reset_circuit_breaker(self) -> None:
+        """A person's reset: entries are allowed again today."""
+        self._entries_blocked.clear()
+        log.warning("circuit breaker reset by hand: entries allowed again")
+
+    def entries_blocked(self, bot_id: BotId | None, at: datetime) -> bool:
+        """Whether a tripped circuit breaker (of `bot_id`'s, or of the whole portfolio)
+        forbids opening positions at `at` (blocked for the UTC day of the trip)."""
+        day = at.date()
+        return self._entries_blocked.get(None) == day or (
+            bot_id is not None and self._entries_blocked.get(bot_id) == day
+        )
 
     async def apply_effects(self, outcome: RuleOutcome) -> None:
         """Carry out the stop and notify effects of `outcome`."""
@@ -165,12 +187,13 @@ class Orchestrator(Agent):
         if planner is None or self.states[planner.bot_id] is not BotState.RUNNING:
             self.decisions["ignored"] += 1
             return
+        if signal.side is SignalSide.BUY and self.entries_blocked(signal.bot_id, signal.time):
+            reason = f"circuit_breaker: entries blocked for {signal.time.date().isoformat()}"
+            self._keep_decision(signal, approved=False, reason=reason)
+            self.decisions["rejected"] += 1
+            return
         outcome = self.rules.evaluate(event)
-        if self.signals is not None and (
-            signal.time > self._recorded_until.get(planner.bot_id, _NEVER)
-        ):
-            reason = "; ".join(outcome.reasons)
-            self._decided.append(SignalDecision(signal, outcome.approved, reason))
+        self._keep_decision(signal, approved=outcome.approved, reason="; ".join(outcome.reasons))
         if not outcome.approved:
             self.decisions["rejected"] += 1
             log.debug("signal rejected: %s %s %s", signal.symbol, signal.side, outcome.reasons)
@@ -178,6 +201,13 @@ class Orchestrator(Agent):
         self.decisions["approved"] += 1
         planner.note(signal)
         await self.publish(SignalApproved(signal, outcome.reasons))
+
+    def _keep_decision(self, signal: Signal, *, approved: bool, reason: str) -> None:
+        """Queue the decision for the signals table (unless a resumed run has it already)."""
+        bot = signal.bot_id
+        recorded = self._recorded_until.get(bot, _NEVER) if bot is not None else None
+        if self.signals is not None and recorded is not None and signal.time > recorded:
+            self._decided.append(SignalDecision(signal, approved, reason))
 
     async def on_bars_opened(self, envelope: Envelope) -> None:
         event = envelope.payload

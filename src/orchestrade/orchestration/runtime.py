@@ -39,14 +39,18 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from orchestrade.agents.anomaly import AnomalyAgent
 from orchestrade.agents.base import Agent
 from orchestrade.agents.data import ReplayDataAgent
 from orchestrade.agents.execution import ExecutionAgent
+from orchestrade.agents.notifier import NotificationAgent, NotificationSink
 from orchestrade.agents.portfolio import PortfolioAgent
+from orchestrade.agents.rebalancing import RebalancingAgent
 from orchestrade.agents.replay_feed import BarSlice, iter_slices, iter_tick_slices
 from orchestrade.agents.risk import RiskAgent
 from orchestrade.agents.strategy import StrategyAgent
 from orchestrade.agents.system import SystemAgent
+from orchestrade.anomaly import AnomalyThresholds
 from orchestrade.backtest.config import SimulationConfig
 from orchestrade.backtest.engine import Backtest
 from orchestrade.backtest.periods import periods_per_year
@@ -76,6 +80,7 @@ from orchestrade.orchestration.order_planning import OrderPlanner, tick_rounding
 from orchestrade.orchestration.rule_files import default_rules
 from orchestrade.orchestration.rules import RuleEngine, rule_parameters
 from orchestrade.portfolio import Ledger
+from orchestrade.portfolio.rebalancing import RebalancePolicy, RebalanceSchedule
 from orchestrade.risk import KrxPriceLimitCheck, RiskEngine, StopSettings
 from orchestrade.settings import RulesSettings
 from orchestrade.storage import (
@@ -85,6 +90,8 @@ from orchestrade.storage import (
     Store,
     open_store,
 )
+from orchestrade.storage.anomalies import AnomalyRepository
+from orchestrade.storage.rebalances import RebalanceRepository
 from orchestrade.strategies import StrategySpec
 from orchestrade.strategies.streaming import compile_streaming
 
@@ -198,6 +205,18 @@ class TradingNode:
             would. The backtest should hold the bars of the same prints (`ticks_to_bars`).
         more_bots: further bots on the same bars (`BotPlan`), each with its own strategy
             agent, planner, accounts and result.
+        rebalance: run the rebalancing agent on this schedule (None: no rebalancing): it
+            proposes weights across the bots (across the first bot's symbol accounts when it
+            runs alone) from their daily returns, puts each proposal to the rules and
+            records it; applying sets target allocations, it moves no cash.
+        rebalance_policy: objective, covariance, bounds and threshold of the proposals.
+        notifier: hand the notifiable events and the rules' notify effects to this
+            service (`orchestrade.notify.NotificationService`); None: no notifications.
+        anomalies: run the anomaly agent (with the OMS): bot and market detectors and the
+            daily-loss circuit breaker at the risk settings' max daily loss; its findings go
+            through the rules (a HIGH one stops the bot: the backtest has no such detectors,
+            so a replay may then trade less than the backtest) and into the anomalies table.
+        anomaly_thresholds: the detectors' thresholds (default: the desk's).
 
     Raises:
         RuntimeConfigurationError: the strategy is not a spec, an agent name is unknown, or
@@ -222,6 +241,11 @@ class TradingNode:
         risk_file: Path | None = None,
         ticks: Iterable[Tick] | None = None,
         more_bots: Sequence[BotPlan] = (),
+        rebalance: RebalanceSchedule | None = None,
+        rebalance_policy: RebalancePolicy | None = None,
+        notifier: NotificationSink | None = None,
+        anomalies: bool = True,
+        anomaly_thresholds: AnomalyThresholds | None = None,
     ) -> None:
         unknown = sorted(set(remote) - set(AGENT_NAMES))
         if unknown:
@@ -277,6 +301,14 @@ class TradingNode:
         self._supervise = supervise
         self._risk_file = risk_file
         self._ticks = ticks
+        self._rebalance = rebalance
+        self._rebalance_policy = rebalance_policy
+        self._notifier = notifier
+        self._anomalies = anomalies
+        self._anomaly_thresholds = anomaly_thresholds
+        self.anomaly: AnomalyAgent | None = None
+        self.rebalancing: RebalancingAgent | None = None
+        self.notifications: NotificationAgent | None = None
         self._started_at = 0.0
         self._spec = spec
         self._stopping: asyncio.Event | None = None
@@ -358,7 +390,8 @@ class TradingNode:
             )
             # Every OMS call to the broker goes through the retry policies and the circuit
             # breaker (submits may be retried: brokers are idempotent on client order ids).
-            self.oms = OrderManager(ResilientBroker(self.broker), journal, clock=self.clock)
+            resilient = ResilientBroker(self.broker)
+            self.oms = OrderManager(resilient, journal, clock=self.clock)
             self._save_bot(self.store)
             self.agents["execution"] = ExecutionAgent(
                 bus,
@@ -367,6 +400,20 @@ class TradingNode:
                 never_sent=_never_sent(journal),
                 fill_timing=config.fill,
             )
+        if "execution" in wanted and self._anomalies and self.store is not None:
+            risk = self.backtest.risk
+            thresholds = self._anomaly_thresholds or AnomalyThresholds(
+                max_daily_loss_pct=risk.max_daily_loss_pct if risk.enabled else None
+            )
+            self.anomaly = AnomalyAgent(
+                bus,
+                thresholds=thresholds,
+                ledger=self.new_ledger(),
+                bots=[plan.bot_id for plan in self.bot_plans],
+                broker_calls={plan.bot_id: resilient.stats for plan in self.bot_plans},
+                journal=AnomalyRepository(self.store),
+            )
+            self.agents["anomaly"] = self.anomaly
         if "strategy" in wanted:
             for plan in self.bot_plans:
                 engine = compile_streaming(plan.spec, plan.params)
@@ -411,6 +458,24 @@ class TradingNode:
         if "portfolio" in wanted:
             self.portfolio = PortfolioAgent(bus, self.new_ledger())
             self.agents["portfolio"] = self.portfolio
+        if self._rebalance is not None:
+            proposals = RebalanceRepository(self.store) if self.store is not None else None
+            self.rebalancing = RebalancingAgent(
+                bus,
+                self.new_ledger(),
+                policy=self._rebalance_policy,
+                schedule=self._rebalance,
+                rules=self._rules,
+                journal=proposals,
+                sleeves="bot" if len(self.bot_plans) > 1 else "account",
+                portfolio=str(bot),
+                recorded_until=proposals.recorded_until(str(bot)) if proposals else None,
+            )
+            self.agents["rebalancing"] = self.rebalancing
+        if self._notifier is not None:
+            # Outside `agents`: it starts with the bus and stops after it, so that it still
+            # hands over the last events of the run.
+            self.notifications = NotificationAgent(bus, self._notifier)
         if "data" in wanted:
             timeframe = self.backtest.bars.timeframe
             slices = (
@@ -468,6 +533,8 @@ class TradingNode:
         if self.oms is not None:
             self.reconciliation = await self.oms.start()
         await self.bus.start()
+        if self.notifications is not None:
+            await self.notifications.start()
         for name, agent in self.agents.items():
             if name != "data":
                 await agent.start()
@@ -554,6 +621,8 @@ class TradingNode:
             if self.system is not None:
                 await self.system.stop()
             await self.bus.stop()
+            if self.notifications is not None:
+                await self.notifications.stop()
         finally:
             if self.broker is not None:
                 self.broker.close()
@@ -596,6 +665,10 @@ class TradingNode:
             agent = self.agents.get(name)
             if agent is not None:
                 counters[name] = dict(getattr(agent, attribute))
+        if self.rebalancing is not None:
+            counters["rebalancing"] = dict(self.rebalancing.counts)
+        if self.anomaly is not None:
+            counters["anomaly"] = dict(self.anomaly.found)
         return counters
 
     def result(self, seconds: float) -> BacktestResult | None:

@@ -287,3 +287,111 @@ class AuditEventRow(Base):
     price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
     reason: Mapped[str] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class AnomalyRow(Base):
+    """One anomaly a detector reported, or one trip of a circuit breaker (`kind`).
+
+    A trip is kept with severity ``critical``, its breaker as `detector`, ``portfolio`` as
+    `subject` and its limit as `threshold`. `bot_key` is the bot, or `ACCOUNT_KEY` for
+    findings about a symbol or the whole portfolio. A finding is kept once: the same kind,
+    detector, subject, bot and time again (a resumed run detects its past again) adds no row.
+    """
+
+    __tablename__ = "anomalies"
+    __table_args__ = (
+        UniqueConstraint(
+            "kind", "detector", "subject", "bot_key", "detected_at", name="uq_anomalies_finding"
+        ),
+        CheckConstraint("kind IN ('anomaly', 'circuit_breaker')", name="ck_anomalies_kind"),
+        CheckConstraint(
+            "severity IN ('low', 'medium', 'high', 'critical')", name="ck_anomalies_severity"
+        ),
+        Index("ix_anomalies_detected_at", "detected_at"),
+        Index("ix_anomalies_bot_key_detected_at", "bot_key", "detected_at"),
+    )
+
+    id: Mapped[int] = mapped_column(SERIAL, primary_key=True, autoincrement=True)
+    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(16))
+    detector: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(100))
+    bot_key: Mapped[str] = mapped_column(String(100))
+    value: Mapped[Decimal] = mapped_column(ExactDecimal)
+    threshold: Mapped[Decimal] = mapped_column(ExactDecimal)
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RebalanceRow(Base):
+    """A rebalance proposal of one portfolio (a node's name, or the store's bots): weights
+    before and after, the model's estimates, the method, the reasoning, and its status
+    (proposed, skipped or applied) with the decision's reason."""
+
+    __tablename__ = "rebalances"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('proposed', 'skipped', 'applied')", name="ck_rebalances_status"
+        ),
+        Index("ix_rebalances_proposed_at", "proposed_at"),
+        Index("ix_rebalances_portfolio_proposed_at", "portfolio", "proposed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(SERIAL, primary_key=True, autoincrement=True)
+    portfolio: Mapped[str] = mapped_column(String(100))
+    proposed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    trigger: Mapped[str] = mapped_column(Text)
+    objective: Mapped[str] = mapped_column(String(16))
+    covariance: Mapped[str] = mapped_column(String(16))
+    lower_bound: Mapped[float] = mapped_column(Double)
+    upper_bound: Mapped[float] = mapped_column(Double)
+    risk_free: Mapped[float] = mapped_column(Double)
+    max_volatility: Mapped[float | None] = mapped_column(Double)
+    observations: Mapped[int] = mapped_column(Integer)
+    current: Mapped[list[list[str]]] = mapped_column(JSON)
+    proposed: Mapped[list[list[str]]] = mapped_column(JSON)
+    expected_return_before: Mapped[float | None] = mapped_column(Double)
+    volatility_before: Mapped[float | None] = mapped_column(Double)
+    sharpe_before: Mapped[float | None] = mapped_column(Double)
+    expected_return_after: Mapped[float | None] = mapped_column(Double)
+    volatility_after: Mapped[float | None] = mapped_column(Double)
+    sharpe_after: Mapped[float | None] = mapped_column(Double)
+    sharpe_improvement: Mapped[float | None] = mapped_column(Double)
+    threshold: Mapped[float] = mapped_column(Double)
+    reasoning: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    decision: Mapped[str] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class UserRow(Base):
+    """A person or script allowed to use the API: a role and an argon2id password hash."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('viewer', 'trader', 'admin')", name="ck_users_role"),
+    )
+
+    id: Mapped[int] = mapped_column(SERIAL, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(Text)
+    disabled: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiKeyRow(Base):
+    """An API key of a user, stored as its SHA-256 only (the key is shown once at creation)."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (Index("ix_api_keys_user_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(SERIAL, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -5,9 +5,12 @@ close, row after row, in time order), so a symbol's previous bar is simply the p
 bar before it and no work is spent on the cells of a panel where a symbol has no bar.
 Indicators are computed per symbol with `orchestrade.indicators` on the bars the symbol
 has, so a symbol that starts late, or misses a session, is computed exactly as a stream of
-its own bars would be. Conditions are then evaluated with numpy over the packed bars with
-the semantics of `conditions`; confidence and reasons follow the rules in `spec` and are
-computed on the signal bars only; the results are scattered into (symbols, times) arrays.
+its own bars would be; the functions `orchestrade.indicators.native` has are computed by
+its compiled loops (TA-Lib's values bit for bit, without loading TA-Lib and pandas: the
+compiler runs beside the numba kernel). Conditions are then evaluated with numpy over the
+packed bars with the semantics of `conditions`; confidence and reasons follow the rules in
+`spec` and are computed on the signal bars only; the results are scattered into (symbols,
+times) arrays.
 The panel is compiled in blocks of whole rows (`BLOCK_CELLS`) so that each block's arrays
 stay in the CPU cache from the indicators to the scatter.
 `compile_trading_signals` runs the same steps but keeps only what a simulation reads
@@ -381,7 +384,7 @@ def packed_indicators(
             start, stop = offsets[symbol], offsets[symbol + 1]
             data = {column: values[symbol, columns] for column, values in dense.items()}
             data.update({column: values[start:stop] for column, values in packed.items()})
-            results = evaluate_indicator(indicator, data, params)
+            results = evaluate_indicator(indicator, data, params, compiled=True)
             for output, result in zip(outputs, results, strict=True):
                 output[start:stop] = result
         for name, output in zip(indicator.outputs, outputs, strict=True):
@@ -562,9 +565,14 @@ COMPARE: dict[str, Any] = {
 
 
 def evaluate_indicator(
-    indicator: Indicator, data: Mapping[str, FloatArray], params: Mapping[str, int | float | str]
+    indicator: Indicator,
+    data: Mapping[str, FloatArray],
+    params: Mapping[str, int | float | str],
+    *,
+    compiled: bool = False,
 ) -> list[FloatArray]:
-    """`indicator`'s outputs over one symbol's bars.
+    """`indicator`'s outputs over one symbol's bars (`compiled`: see
+    `orchestrade.indicators.evaluate`; the same values either way).
 
     Raises:
         SpecError: the indicator rejected its parameters.
@@ -574,7 +582,7 @@ def evaluate_indicator(
         next(iter(data.values())) if len(data) == 1 else data
     )
     try:
-        result = evaluate(indicator.fn, source, params)
+        result = evaluate(indicator.fn, source, params, compiled=compiled)
     except IndicatorError as error:
         raise SpecError(f"{indicator.path}.params", str(error)) from None
     outputs = list(result) if isinstance(result, tuple) else [result]

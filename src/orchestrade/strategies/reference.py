@@ -4,7 +4,9 @@
 indicators are scattered back into full (symbols, times) arrays, a symbol's previous bar
 is looked up through its gaps, and every condition is evaluated over the whole panel. It
 is kept as the executable statement of the semantics that the fast path in `compiler`
-(each symbol's bars packed end to end) is tested against; nothing else uses it.
+(each symbol's bars packed end to end) is tested against; nothing else uses it. Its
+indicators are TA-Lib's own, also where the compiler computes them with
+`orchestrade.indicators.native`.
 """
 
 from __future__ import annotations

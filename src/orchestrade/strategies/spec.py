@@ -39,10 +39,10 @@ import numpy as np
 from orchestrade.indicators import (
     IndicatorError,
     describe,
-    evaluate,
     indicator_names,
     resolve_parameters,
 )
+from orchestrade.indicators.batch import check_parameters
 from orchestrade.strategies.conditions import (
     PRICE_FIELDS,
     Condition,
@@ -504,11 +504,8 @@ def _topological(defined: Mapping[str, Indicator]) -> dict[str, Indicator]:
     return ordered
 
 
-_PROBE = np.linspace(1.0, 2.0, 8)
-
-
 def _probe(indicator: Indicator, values: Mapping[str, ParamValue]) -> None:
-    """Let TA-Lib check the parameters (names, types, ranges) on a tiny series."""
+    """Let TA-Lib's limits check the parameters (names, types, ranges)."""
     params = resolved_params(indicator, values)
     info = describe(indicator.fn)
     for key, value in params.items():
@@ -516,9 +513,8 @@ def _probe(indicator: Indicator, values: Mapping[str, ParamValue]) -> None:
             resolve_parameters(info, {key: value})
         except IndicatorError as error:
             raise SpecError(f"{indicator.path}.params.{key}", str(error)) from None
-    data = {column: _PROBE for column in info.inputs}
     try:
-        evaluate(indicator.fn, data, params)
+        check_parameters(indicator.fn, params)
     except IndicatorError as error:
         where = f"{indicator.path}.params" + (f".{next(iter(params))}" if len(params) == 1 else "")
         raise SpecError(where, str(error)) from None

@@ -1,0 +1,82 @@
+"""An API over a scratch SQLite store, fake clocks, and one user of each role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from fakes.auth import JWT_SECRET, FakeClock, FakeMonotonic, cheap_hasher
+from orchestrade.api import create_app
+from orchestrade.api.deps import ApiContext
+from orchestrade.auth import Role
+from orchestrade.settings import ApiSettings
+from orchestrade.storage import Store, open_store
+
+PASSWORDS = {
+    Role.ADMIN: "admin password of the desk",
+    Role.TRADER: "trader password of the desk",
+    Role.VIEWER: "viewer password of the desk",
+}
+NAMES = {Role.ADMIN: "ada", Role.TRADER: "tom", Role.VIEWER: "vera"}
+
+
+@dataclass
+class Api:
+    """The app, a client on it, its store and clocks, and logins of the three users."""
+
+    app: FastAPI
+    client: TestClient
+    store: Store
+    clock: FakeClock
+    monotonic: FakeMonotonic
+    _tokens: dict[Role, str] = field(default_factory=dict)
+
+    @property
+    def context(self) -> ApiContext:
+        context: ApiContext = self.app.state.context
+        return context
+
+    def token(self, role: Role) -> str:
+        """A login token of the user of this role (logged in once through the API)."""
+        if role not in self._tokens:
+            response = self.client.post(
+                "/api/v1/auth/login",
+                json={"username": NAMES[role], "password": PASSWORDS[role]},
+            )
+            assert response.status_code == 200, response.text
+            self._tokens[role] = response.json()["access_token"]
+        return self._tokens[role]
+
+    def headers(self, role: Role) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(role)}"}
+
+
+def build_api(tmp_path: Path, settings: ApiSettings | None = None) -> tuple[FastAPI, Store]:
+    """A fresh app with the three users, over a SQLite file in `tmp_path`."""
+    clock, monotonic = FakeClock(), FakeMonotonic()
+    store = open_store(f"sqlite:///{tmp_path / 'api.db'}")
+    app = create_app(
+        store,
+        settings or ApiSettings(jwt_secret=SecretStr(JWT_SECRET)),
+        passwords=cheap_hasher(),
+        clock=clock,
+        monotonic=monotonic,
+    )
+    app.state.test_clocks = (clock, monotonic)
+    for role, name in NAMES.items():
+        app.state.context.accounts.add_user(name, role, PASSWORDS[role])
+    return app, store
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Api]:
+    app, store = build_api(tmp_path)
+    clock, monotonic = app.state.test_clocks
+    with store, TestClient(app, raise_server_exceptions=False) as client:
+        yield Api(app, client, store, clock, monotonic)
