@@ -21,6 +21,13 @@ def test_demo_builds_store_and_prints_quality_and_indicators(isolated_home: Path
     assert "SYNU0001" in result.output
     assert "backtest: sma_cross, synthetic KRX" in result.output
     assert (isolated_home / "demo_report.html").stat().st_size > 100_000
+    text = " ".join(result.output.split())
+    assert "trades identical to the backtest's" in text
+    # Issue 5's "done means": the demo data itself gives anomalies and rebalance proposals.
+    assert "latest anomalies" in text
+    assert "volume_spike" in text
+    assert "latest proposals" in text
+    assert "applied" in text
 
 
 def test_demo_twice_reuses_the_store(isolated_home: Path) -> None:

@@ -98,23 +98,65 @@ def replay_through_agents(
         f"trades {'identical to' if same else 'DIFFERENT from'} the backtest's; final equity "
         f"{replayed.metrics['final_equity']:,.0f} vs {result.metrics['final_equity']:,.0f}"
     )
+    show_anomalies(url, outcome.counters.get("anomaly", {}))
     show_rebalances(url, bot_id, outcome.counters.get("rebalancing", {}))
 
 
 def show_rebalances(url: str, bot_id: str, counts: dict[str, int]) -> None:
     """The rebalancing agent's monthly proposals of the replay (across the bot's symbol
-    accounts: the demo runs one bot), the latest few in full."""
-    from orchestrade.cli.rebalance_command import history_table
+    accounts: the demo runs one bot), the latest few."""
     from orchestrade.storage.rebalances import RebalanceRepository
 
     console.rule("[bold]rebalancing (monthly, max Sharpe, weights 5-40%)")
     summary = ", ".join(f"{key} {value}" for key, value in sorted(counts.items()))
     console.print(f"proposals during the replay: {summary or 'none'}")
     with open_store(url) as store:
-        records = RebalanceRepository(store).recent(limit=3, portfolio=bot_id)
-    if records:
-        console.print(history_table(records))
-        console.print(f"all of them: orchestrade rebalance --dry-run --db {url}")
+        records = RebalanceRepository(store).recent(limit=4, portfolio=bot_id)
+    if not records:
+        return
+    table = Table(title="latest proposals", title_justify="left")
+    for column in ("proposed", "status", "Sharpe", "volatility", "largest weights"):
+        table.add_column(column)
+    for record in records:
+        proposal = record.proposal
+        gain = proposal.sharpe_improvement
+        top = sorted(proposal.proposed, key=lambda item: item.weight, reverse=True)[:3]
+        table.add_row(
+            f"{proposal.proposed_at:%Y-%m-%d}",
+            record.status.value,
+            f"{proposal.before.sharpe:.2f} -> {proposal.after.sharpe:.2f}"
+            + ("" if gain is None else f" ({gain:+.0%})"),
+            f"{proposal.before.volatility:.1%} -> {proposal.after.volatility:.1%}",
+            ", ".join(f"{item.bot_id.split('/')[-1]} {float(item.weight):.0%}" for item in top),
+        )
+    console.print(table)
+    console.print("reasoning of each: orchestrade rebalance --dry-run (with --db of this store)")
+
+
+def show_anomalies(url: str, counts: dict[str, int]) -> None:
+    """What the anomaly agent found in the replay, the latest few in full."""
+    from orchestrade.storage.anomalies import AnomalyRepository
+
+    console.rule("[bold]anomalies")
+    summary = ", ".join(f"{key} {value}" for key, value in sorted(counts.items()))
+    console.print(f"found during the replay: {summary or 'none'}")
+    with open_store(url) as store:
+        latest = AnomalyRepository(store).recent(limit=4)
+    if not latest:
+        return
+    table = Table(title="latest anomalies", title_justify="left")
+    for column in ("bar", "severity", "detector", "subject", "reason"):
+        table.add_column(column, overflow="fold")
+    for item in latest:
+        table.add_row(
+            f"{item.detected_at:%Y-%m-%d}",
+            item.severity.value,
+            item.detector,
+            item.subject,
+            item.event.reason,
+        )
+    console.print(table)
+    console.print("all of them: orchestrade anomalies (with --db of this store)")
 
 
 def _trade_keys(result: BacktestResult) -> list[tuple[object, ...]]:
