@@ -21,13 +21,20 @@ def test_demo_builds_store_and_prints_quality_and_indicators(isolated_home: Path
     assert "SYNU0001" in result.output
     assert "backtest: sma_cross, synthetic KRX" in result.output
     assert (isolated_home / "demo_report.html").stat().st_size > 100_000
+    assert "trades identical to the backtest's" in " ".join(result.output.split())
+
+
+def test_the_default_demo_finds_anomalies_and_proposes_rebalances(isolated_home: Path) -> None:
+    """What `make demo` runs: its own data (not forced) gives anomalies and proposals."""
+    result = CliRunner().invoke(app, ["demo"])
+
+    assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "trades identical to the backtest's" in text
-    # Issue 5's "done means": the demo data itself gives anomalies and rebalance proposals.
+    assert "found during the replay: loss_streak 5, volume_spike 31" in text
     assert "latest anomalies" in text
-    assert "volume_spike" in text
+    assert "proposals during the replay: applied 15, no_proposal 6, skipped 13, waiting 2" in text
     assert "latest proposals" in text
-    assert "applied" in text
 
 
 def test_demo_twice_reuses_the_store(isolated_home: Path) -> None:

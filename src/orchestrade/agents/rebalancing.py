@@ -205,7 +205,7 @@ class RebalancingAgent(Agent):
                 returns, self.current_weights(), policy=self.policy, at=at, trigger=trigger
             )
         except OptimizationError as error:
-            self.counts["failed"] += 1
+            self.counts["no_proposal"] += 1
             log.warning("no rebalance proposal at %s: %s", at.isoformat(), error)
             return None
         journal = self.journal
