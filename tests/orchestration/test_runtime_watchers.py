@@ -14,11 +14,11 @@ import pytest
 from orchestrade.backtest.engine import Backtest
 from orchestrade.data import BarPanel
 from orchestrade.data.synthetic import round_to_krx_tick
-from orchestrade.domain import Message, OrderFilled, RebalanceApplied
+from orchestrade.domain import BotId, Message, OrderFilled, RebalanceApplied
 from orchestrade.orchestration.runtime import BotPlan, replay
 from orchestrade.portfolio.optimization import WeightBounds
 from orchestrade.portfolio.rebalancing import RebalancePolicy, RebalanceSchedule, RebalanceStatus
-from orchestrade.storage import open_store
+from orchestrade.storage import PortfolioRepository, open_store
 from orchestrade.storage.rebalances import RebalanceRepository
 
 OFF: dict[str, Any] = {"fees": 0.001, "min_confidence": 0.0, "risk": "none", "market": "krx"}
@@ -113,3 +113,40 @@ def test_rebalancing_and_notifications_run_in_a_replay_and_trade_nothing_differe
     assert len(fills) == sum(len(result.fills) for result in outcome.results.values())
     applied = [event for event in sink.events if isinstance(event, RebalanceApplied)]
     assert len(applied) == counts.get("applied", 0)
+
+
+def test_the_portfolio_agent_keeps_equity_snapshots_and_positions_of_each_bot(
+    year: BarPanel, tmp_path: Path
+) -> None:
+    backtest = Backtest(year, "sma_cross", cash=1e7, **OFF)
+    other = Backtest(year, "sma_cross", cash=5e6, **OFF)
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    outcome = replay(
+        backtest,
+        params={"fast": 5, "slow": 20},
+        bot_id="a",
+        more_bots=[BotPlan("b", other, {"fast": 3, "slow": 10})],
+        database_url=url,
+        broker_path=tmp_path / "broker.db",
+    )
+    with open_store(url) as store:
+        repository = PortfolioRepository(store)
+        curves = {bot: repository.snapshots(bot_id=bot) for bot in (BotId("a"), BotId("b"))}
+        whole = repository.snapshots()
+        positions = {bot: repository.positions(BotId(bot)) for bot in ("a", "b")}
+    for bot, snapshots in curves.items():
+        result = outcome.results[bot]
+        assert len(snapshots) == len(year.timestamps)
+        got = [float(snapshot.equity) for snapshot in snapshots]
+        np.testing.assert_allclose(got, result.equity["total"].to_numpy(), rtol=1e-12)
+        assert all(s.equity == s.cash + s.market_value for s in snapshots)
+        held = {
+            symbol: float(quantity)
+            for symbol, quantity in result.positions.iloc[-1].items()
+            if quantity
+        }
+        assert {s: float(p.quantity) for s, p in positions[bot].items() if p.quantity} == held
+    totals = [
+        a.equity + b.equity for a, b in zip(curves[BotId("a")], curves[BotId("b")], strict=True)
+    ]
+    assert [s.equity for s in whole] == totals

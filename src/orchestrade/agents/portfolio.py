@@ -3,11 +3,14 @@
 It books every `OrderFilled` into the account of the order's bot (and symbol, in isolated
 mode), publishes `PositionChanged`, marks the accounts at every close and keeps, per
 account, the equity after each close and the completed trades, in the shape the backtest
-reports them (entry and exit time and price, quantity, P&L after costs, costs).
+reports them (entry and exit time and price, quantity, P&L after costs, costs). With a
+journal it also keeps, for the API and the rebalancing, each bot's (and the whole
+account's) equity snapshot after every close and each bot's positions, written in batches.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -17,16 +20,19 @@ from orchestrade.bus import Bus
 from orchestrade.domain import (
     BarsClosed,
     BarsOpened,
+    BotId,
     Envelope,
     Fill,
     Order,
     OrderFilled,
     OrderType,
+    Position,
     PositionChanged,
     Side,
     Symbol,
 )
 from orchestrade.portfolio import Ledger
+from orchestrade.portfolio.snapshots import PortfolioSnapshot, SnapshotJournal
 
 ZERO = Decimal(0)
 
@@ -49,6 +55,11 @@ class Trade:
 
 EXIT_REASONS = ("stop_loss", "take_profit", "trailing_stop")
 """Exit reasons a protective order's client id ends with (the risk agent names them so)."""
+
+
+def bot_of(account_id: str) -> BotId:
+    """The bot of a ledger account ("bot" in portfolio mode, "bot/symbol" when isolated)."""
+    return BotId(account_id.split("/", 1)[0])
 
 
 def exit_reason(order: Order) -> str:
@@ -97,11 +108,18 @@ class PortfolioAgent(Agent):
         bus: Bus,
         ledger: Ledger,
         *,
+        journal: SnapshotJournal | None = None,
+        flush_interval_s: float = 1.0,
         agent_id: str = "portfolio",
         heartbeat_interval_s: float = 1.0,
     ) -> None:
         super().__init__(agent_id, bus, heartbeat_interval_s=heartbeat_interval_s)
         self.ledger = ledger
+        self.journal = journal
+        self.flush_interval_s = flush_interval_s
+        self._snapshots: dict[tuple[BotId | None, datetime], PortfolioSnapshot] = {}
+        self._moved: set[BotId] = set()
+        self._flushed_at = time.monotonic()
         self.trades: list[Trade] = []
         self.fills: list[tuple[str, Fill]] = []
         self.curves: dict[str, EquityCurve] = {name: EquityCurve() for name in ledger.accounts}
@@ -123,6 +141,7 @@ class PortfolioAgent(Agent):
         account_id = self.ledger.account_id(order.bot_id, order.symbol)
         position = self.ledger.apply_fill(account_id, fill)
         self.fills.append((account_id, fill))
+        self._moved.add(order.bot_id)
         self._record_trade(account_id, fill, position.quantity, exit_reason(order))
         await self.publish(PositionChanged(position, fill, order.bot_id))
 
@@ -145,6 +164,52 @@ class PortfolioAgent(Agent):
             curve = self.curves.setdefault(account_id, EquityCurve())
             curve.times.append(event.start)
             curve.values.append(self.ledger.equity(account_id))
+        if self.journal is not None and touched:
+            self._snapshot(event.start)
+            if time.monotonic() - self._flushed_at >= self.flush_interval_s:
+                self.flush()
+
+    async def on_stop(self) -> None:
+        self.flush()
+        await super().on_stop()
+
+    def snapshots_at(self, at: datetime) -> list[PortfolioSnapshot]:
+        """Each bot's snapshot (its accounts summed) and the whole account's, now."""
+        cash: dict[BotId | None, Decimal] = {}
+        equity: dict[BotId | None, Decimal] = {}
+        for account_id, state in self.ledger.accounts.items():
+            for owner in (bot_of(account_id), None):
+                cash[owner] = cash.get(owner, ZERO) + state.account.cash
+                equity[owner] = equity.get(owner, ZERO) + self.ledger.equity(account_id)
+        return [
+            PortfolioSnapshot(at, cash[owner], equity[owner] - cash[owner], equity[owner], owner)
+            for owner in cash
+        ]
+
+    def flush(self) -> None:
+        """Write the snapshots taken and the positions moved since the last flush (at most
+        once per `flush_interval_s` of wall time, and at stop: a crash loses at most that
+        interval's, which the restarted replay takes again)."""
+        self._flushed_at = time.monotonic()
+        journal = self.journal
+        if journal is None:
+            return
+        if self._snapshots:
+            snapshots, self._snapshots = list(self._snapshots.values()), {}
+            journal.record_snapshots(snapshots)
+        moved, self._moved = self._moved, set()
+        for bot in sorted(moved):
+            positions: dict[Symbol, Position] = {}
+            for account_id, state in self.ledger.accounts.items():
+                if bot_of(account_id) == bot:
+                    positions.update(state.account.positions)
+            at = max(self._bar_time.values(), default=None)
+            if positions and at is not None:
+                journal.save_positions(positions.values(), at=at, bot_id=bot)
+
+    def _snapshot(self, at: datetime) -> None:
+        for snapshot in self.snapshots_at(at):
+            self._snapshots[(snapshot.bot_id, at)] = snapshot
 
     def _record_trade(self, account_id: str, fill: Fill, after: Decimal, reason: str) -> None:
         costs = fill.fee + fill.tax

@@ -85,6 +85,7 @@ from orchestrade.risk import KrxPriceLimitCheck, RiskEngine, StopSettings
 from orchestrade.settings import RulesSettings
 from orchestrade.storage import (
     BotRepository,
+    PortfolioRepository,
     SignalRepository,
     SqlOrderJournal,
     Store,
@@ -456,7 +457,8 @@ class TradingNode:
                 rounding=tick_rounding(config, self.symbols),
             )
         if "portfolio" in wanted:
-            self.portfolio = PortfolioAgent(bus, self.new_ledger())
+            snapshots = PortfolioRepository(self.store) if self.store is not None else None
+            self.portfolio = PortfolioAgent(bus, self.new_ledger(), journal=snapshots)
             self.agents["portfolio"] = self.portfolio
         if self._rebalance is not None:
             proposals = RebalanceRepository(self.store) if self.store is not None else None

@@ -1,5 +1,6 @@
 """Persistent state on SQLAlchemy 2 + Alembic: SQLite (embedded default) or PostgreSQL."""
 
+from orchestrade.portfolio.snapshots import PortfolioSnapshot
 from orchestrade.storage.audit import AuditEntry, AuditLog, AuditPage, AuditRecord
 from orchestrade.storage.bars import BarRepository
 from orchestrade.storage.books import BookRepository
@@ -8,7 +9,7 @@ from orchestrade.storage.errors import OrderIdConflictError, UnknownBotError
 from orchestrade.storage.imports import ImportLogRepository
 from orchestrade.storage.instruments import InstrumentRepository
 from orchestrade.storage.orders import OrderEvent, SqlOrderJournal
-from orchestrade.storage.portfolio import PortfolioRepository, PortfolioSnapshot
+from orchestrade.storage.portfolio import PortfolioRepository
 from orchestrade.storage.signals import SignalDecision, SignalRepository
 from orchestrade.storage.store import (
     LoadedBars,

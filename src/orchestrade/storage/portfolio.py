@@ -7,17 +7,16 @@ account (no bot) are stored under `ACCOUNT_KEY`, since key columns cannot be NUL
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Table, select
 from sqlalchemy.engine import Row
 
 from orchestrade.domain import BotId, Position, Symbol, ValidationError
-from orchestrade.domain.validation import assign, optional_text, require_decimal, require_utc
+from orchestrade.domain.validation import optional_text, require_utc
+from orchestrade.portfolio.snapshots import PortfolioSnapshot
 from orchestrade.storage.store import Store
 from orchestrade.storage.tables import ACCOUNT_KEY, PortfolioSnapshotRow, PositionRow
 from orchestrade.storage.times import as_utc, utc_bound
@@ -25,35 +24,6 @@ from orchestrade.storage.upserts import dialect_insert
 
 POSITIONS: Table = PositionRow.__table__  # type: ignore[assignment]
 PORTFOLIO_SNAPSHOTS: Table = PortfolioSnapshotRow.__table__  # type: ignore[assignment]
-
-
-@dataclass(frozen=True, slots=True)
-class PortfolioSnapshot:
-    """Cash, market value and equity of one bot (None: the whole account) at `time`.
-
-    Invariant, checked on construction: equity == cash + market_value, exactly.
-    """
-
-    time: datetime
-    cash: Decimal
-    market_value: Decimal
-    equity: Decimal
-    bot_id: BotId | None = None
-
-    def __post_init__(self) -> None:
-        assign(self, "time", require_utc("PortfolioSnapshot.time", self.time))
-        cash = require_decimal("PortfolioSnapshot.cash", self.cash)
-        market_value = require_decimal("PortfolioSnapshot.market_value", self.market_value)
-        equity = require_decimal("PortfolioSnapshot.equity", self.equity)
-        if equity != cash + market_value:
-            raise ValidationError(
-                f"PortfolioSnapshot: equity {equity} != cash {cash} + market value "
-                f"{market_value} (= {cash + market_value})"
-            )
-        assign(self, "cash", cash)
-        assign(self, "market_value", market_value)
-        assign(self, "equity", equity)
-        optional_text("PortfolioSnapshot.bot_id", self.bot_id)
 
 
 class PortfolioRepository:
@@ -145,6 +115,30 @@ class PortfolioRepository:
                 },
             )
             transaction.connection.execute(statement)
+
+    def record_snapshots(self, snapshots: Sequence[PortfolioSnapshot]) -> None:
+        """`record_snapshot` for each of `snapshots`, in one transaction."""
+        rows = [
+            {
+                "bot_key": _bot_key(snapshot.bot_id),
+                "time": snapshot.time,
+                "cash": snapshot.cash,
+                "market_value": snapshot.market_value,
+                "equity": snapshot.equity,
+            }
+            for snapshot in snapshots
+        ]
+        if not rows:
+            return
+        with self._store.transaction() as transaction:
+            statement = dialect_insert(transaction.connection, PORTFOLIO_SNAPSHOTS)
+            statement = statement.on_conflict_do_update(
+                index_elements=["bot_key", "time"],
+                set_={
+                    name: statement.excluded[name] for name in ("cash", "market_value", "equity")
+                },
+            )
+            transaction.connection.execute(statement, rows)
 
     def snapshots(
         self,
