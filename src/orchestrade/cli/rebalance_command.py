@@ -16,7 +16,9 @@ from typing import Annotated
 
 import pandas as pd
 import typer
+from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 
 from orchestrade.cli.console import console, reports_user_errors
 from orchestrade.cli.optimize_command import (
@@ -175,29 +177,24 @@ def analysis_table(analysis: PortfolioAnalysis, proposal: RebalanceProposal) -> 
     return table
 
 
-def history_table(records: list[RebalanceRecord]) -> Table:
-    """The latest recorded proposals, newest first, with their outcome and reasons."""
-    table = Table(title="recorded rebalances (newest first)", title_justify="left")
-    columns = ("#", "portfolio", "proposed at", "status", "Sharpe", "volatility", "gain", "weights")
-    for column in columns:
-        table.add_column(column, justify="right" if column in {"#", "gain"} else "left")
-    table.add_column("reasoning and decision", overflow="fold")
+def history_table(records: list[RebalanceRecord]) -> Group:
+    """The latest recorded proposals, newest first: a headline each (when, outcome, Sharpe
+    and volatility before and after), then its weights, reasoning and decision, indented."""
+    lines: list[Text | str] = [Text("recorded rebalances (newest first)", style="italic")]
     for record in records:
         proposal = record.proposal
         gain = proposal.sharpe_improvement
         weights = ", ".join(f"{item.bot_id} {float(item.weight):.1%}" for item in proposal.proposed)
-        table.add_row(
-            str(record.rebalance_id),
-            record.portfolio,
-            proposal.proposed_at.strftime("%Y-%m-%d %H:%M"),
-            _status(record.status),
-            f"{_number(proposal.before.sharpe)} -> {_number(proposal.after.sharpe)}",
-            f"{proposal.before.volatility:.1%} -> {proposal.after.volatility:.1%}",
-            "n/a" if gain is None else f"{gain:+.1%}",
-            weights,
-            f"{proposal.reasoning}. Decision: {record.decision or 'none yet'}",
+        lines.append(
+            f"#{record.rebalance_id} {record.portfolio} "
+            f"{proposal.proposed_at:%Y-%m-%d %H:%M} {_status(record.status)}: Sharpe "
+            f"{_number(proposal.before.sharpe)} -> {_number(proposal.after.sharpe)}"
+            f"{'' if gain is None else f' ({gain:+.1%})'}, volatility "
+            f"{proposal.before.volatility:.1%} -> {proposal.after.volatility:.1%}"
         )
-    return table
+        lines.append(Text(f"    weights: {weights}"))
+        lines.append(Text(f"    {proposal.reasoning}. Decision: {record.decision or 'none yet'}"))
+    return Group(*lines)
 
 
 def _status(status: RebalanceStatus) -> str:
