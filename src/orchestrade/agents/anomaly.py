@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Collection, Mapping
 from datetime import datetime
@@ -76,6 +77,8 @@ from orchestrade.portfolio import Ledger
 log = logging.getLogger(__name__)
 
 ZERO = Decimal(0)
+KEEP_INTERVAL_S = 1.0
+"""Findings are written to the journal at most this often (wall time)."""
 
 
 class AnomalyAgent(Agent):
@@ -150,6 +153,8 @@ class AnomalyAgent(Agent):
         if ledger is not None and chosen.max_daily_loss_pct is not None:
             self.breaker = DailyLossBreaker(chosen.max_daily_loss_pct, session_of=session_of)
         self._round_trips = RoundTrips()
+        self._to_keep: list[AnomalyDetected | CircuitBreakerTripped] = []
+        self._kept_at = time.monotonic()
         self.found: Counter[str] = Counter()
         """Findings published so far, per detector (and per breaker)."""
 
@@ -308,11 +313,29 @@ class AnomalyAgent(Agent):
     # -- keeping -----------------------------------------------------------------------------
 
     async def on_finding(self, envelope: Envelope) -> None:
-        """Keep an anomaly or trip seen on the bus in the journal."""
+        """Keep an anomaly or trip seen on the bus in the journal (written in batches, at
+        most once per `KEEP_INTERVAL_S` of wall time, and at stop: a crash loses at most that
+        interval's findings, which a resumed replay detects and keeps again)."""
         event = envelope.payload
         assert isinstance(event, AnomalyDetected | CircuitBreakerTripped)
         if self.journal is not None:
-            self.journal.record(event)
+            self._to_keep.append(event)
+            self._keep_when_due()
+
+    def keep(self) -> None:
+        """Write the findings waiting for the journal."""
+        self._kept_at = time.monotonic()
+        if self.journal is not None and self._to_keep:
+            waiting, self._to_keep = self._to_keep, []
+            self.journal.record_many(waiting)
+
+    def _keep_when_due(self) -> None:
+        if time.monotonic() - self._kept_at >= KEEP_INTERVAL_S:
+            self.keep()
+
+    async def on_stop(self) -> None:
+        self.keep()
+        await super().on_stop()
 
     async def _report(self, finding: AnomalyDetected) -> None:
         self.found[finding.detector] += 1

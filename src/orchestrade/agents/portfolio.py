@@ -119,6 +119,8 @@ class PortfolioAgent(Agent):
         self.flush_interval_s = flush_interval_s
         self._snapshots: dict[tuple[BotId | None, datetime], PortfolioSnapshot] = {}
         self._moved: set[BotId] = set()
+        self._equity: dict[str, Decimal] = {}
+        """Each account's equity at its last close (dropped when a fill changes it)."""
         self._flushed_at = time.monotonic()
         self.trades: list[Trade] = []
         self.fills: list[tuple[str, Fill]] = []
@@ -142,6 +144,7 @@ class PortfolioAgent(Agent):
         position = self.ledger.apply_fill(account_id, fill)
         self.fills.append((account_id, fill))
         self._moved.add(order.bot_id)
+        self._equity.pop(account_id, None)
         self._record_trade(account_id, fill, position.quantity, exit_reason(order))
         await self.publish(PositionChanged(position, fill, order.bot_id))
 
@@ -163,7 +166,9 @@ class PortfolioAgent(Agent):
         for account_id in touched:
             curve = self.curves.setdefault(account_id, EquityCurve())
             curve.times.append(event.start)
-            curve.values.append(self.ledger.equity(account_id))
+            value = self.ledger.equity(account_id)
+            curve.values.append(value)
+            self._equity[account_id] = value
         if self.journal is not None and touched:
             self._snapshot(event.start)
             if time.monotonic() - self._flushed_at >= self.flush_interval_s:
@@ -177,10 +182,14 @@ class PortfolioAgent(Agent):
         """Each bot's snapshot (its accounts summed) and the whole account's, now."""
         cash: dict[BotId | None, Decimal] = {}
         equity: dict[BotId | None, Decimal] = {}
+        known = self._equity
         for account_id, state in self.ledger.accounts.items():
+            value = known.get(account_id)
+            if value is None:
+                value = known[account_id] = self.ledger.equity(account_id)
             for owner in (bot_of(account_id), None):
                 cash[owner] = cash.get(owner, ZERO) + state.account.cash
-                equity[owner] = equity.get(owner, ZERO) + self.ledger.equity(account_id)
+                equity[owner] = equity.get(owner, ZERO) + value
         return [
             PortfolioSnapshot(at, cash[owner], equity[owner] - cash[owner], equity[owner], owner)
             for owner in cash

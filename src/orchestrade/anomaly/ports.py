@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol
 
 from orchestrade.domain import AnomalyDetected, CircuitBreakerTripped
@@ -15,6 +16,10 @@ class AnomalyLog(Protocol):
 
     def record(self, event: AnomalyDetected | CircuitBreakerTripped) -> bool:
         """Keep `event`; False when it was kept already."""
+        ...
+
+    def record_many(self, events: Iterable[AnomalyDetected | CircuitBreakerTripped]) -> int:
+        """Keep several in one transaction; how many were new."""
         ...
 
 

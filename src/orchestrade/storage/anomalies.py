@@ -127,16 +127,16 @@ class AnomalyRepository:
         added = 0
         with self._store.transaction() as transaction:
             connection = transaction.connection
-            for row in rows:
-                statement = (
-                    dialect_insert(connection, ANOMALIES)
-                    .values(row)
-                    .on_conflict_do_nothing(
-                        index_elements=["kind", "detector", "subject", "bot_key", "detected_at"]
-                    )
+            # One statement, compiled once, run per row (each row's rowcount says if it was new).
+            statement = (
+                dialect_insert(connection, ANOMALIES)
+                .on_conflict_do_nothing(
+                    index_elements=["kind", "detector", "subject", "bot_key", "detected_at"]
                 )
-                result = connection.execute(statement.execution_options(preserve_rowcount=True))
-                added += result.rowcount
+                .execution_options(preserve_rowcount=True)
+            )
+            for row in rows:
+                added += connection.execute(statement, row).rowcount
         return added
 
     def recent(
