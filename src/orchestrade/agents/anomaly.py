@@ -154,6 +154,8 @@ class AnomalyAgent(Agent):
             self.breaker = DailyLossBreaker(chosen.max_daily_loss_pct, session_of=session_of)
         self._round_trips = RoundTrips()
         self._to_keep: list[AnomalyDetected | CircuitBreakerTripped] = []
+        self._marks: dict[str, Decimal] = {}
+        """Each account's equity since its last close or fill (recomputed after either)."""
         self._kept_at = time.monotonic()
         self.found: Counter[str] = Counter()
         """Findings published so far, per detector (and per breaker)."""
@@ -208,8 +210,12 @@ class AnomalyAgent(Agent):
         if self.ledger is None:
             return {}
         totals: dict[BotId, Decimal] = {}
+        marks = self._marks
         for account_id, bot in self._accounts.items():
-            totals[bot] = totals.get(bot, ZERO) + self.ledger.equity(account_id)
+            equity = marks.get(account_id)
+            if equity is None:
+                equity = marks[account_id] = self.ledger.equity(account_id)
+            totals[bot] = totals.get(bot, ZERO) + equity
         return totals
 
     # -- market ------------------------------------------------------------------------------
@@ -227,6 +233,8 @@ class AnomalyAgent(Agent):
         for bar in event.bars:
             if self.ledger is not None:
                 self.ledger.on_close(bar)
+                for state in self.ledger.accounts_of(bar.symbol):
+                    self._marks.pop(state.account_id, None)
             for finding in (self.price_move.on_bar(bar), self.volume_spike.on_bar(bar)):
                 if finding is not None:
                     await self._report(finding)
@@ -280,6 +288,7 @@ class AnomalyAgent(Agent):
         if account_id not in self.ledger.accounts:
             return None
         position = self.ledger.apply_fill(account_id, event.fill)
+        self._marks.pop(account_id, None)
         trade = self._round_trips.update((account_id, event.fill.symbol), position, event.fill)
         return self.loss_streak.update(bot, trade) if trade is not None else None
 
