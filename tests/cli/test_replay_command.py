@@ -163,3 +163,66 @@ def test_several_bots_replay_together_each_with_its_own_result(
     assert "bots m, m-2, m-3" in output
     for title in ("sma_cross (m)", "sma_cross (m-2)", "rsi_reversion (m-3)"):
         assert f"replay: {title}" in output
+
+
+def test_a_tick_file_replays_like_a_backtest_of_its_bars(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`replay --ticks`: the prints go through the live aggregation; the trades equal the
+    backtest of the batch bars of the same prints."""
+    from orchestrade.data.resampling import ticks_to_bars
+    from orchestrade.domain import Market
+
+    monkeypatch.setenv("ORCHESTRADE_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("ORCHESTRADE_STORAGE__URL", raising=False)
+    rng = np.random.default_rng(5)
+    n = 90 * 8
+    prices = 40_000 * np.exp(np.cumsum(rng.normal(0.0004, 0.006, n)))
+    prints = pd.DataFrame(
+        {
+            "timestamp": pd.date_range("2024-01-01", periods=n, freq="3h", tz="UTC"),
+            "symbol": "BTCUSDT",
+            "price": np.round(prices, 2),
+            "size": np.round(rng.uniform(0.01, 2.0, n), 4),
+        }
+    )
+    ticks = tmp_path / "prints.csv"
+    prints.to_csv(ticks, index=False)
+    bars = tmp_path / "bars.csv"
+    ticks_to_bars(prints, "1d", market=Market.CRYPTO).to_csv(bars, index=False)
+    strategy = ["--strategy", "sma_cross", "--params", "fast=5,slow=15", "--market", "crypto"]
+    costs = ["--min-confidence", "0", "--cash", "100000"]
+
+    code, output = invoke(
+        "replay", *strategy, *costs, "--ticks", str(ticks), "--quiet",
+        "--json", str(tmp_path / "replay.json"),
+    )  # fmt: skip
+    assert code == 0, output
+    code, output = invoke(
+        "backtest", *strategy, *costs, "--data", str(bars), "--json", str(tmp_path / "bt.json")
+    )
+    assert code == 0, output
+
+    replayed, expected = (
+        json.loads((tmp_path / name).read_text(encoding="utf-8"))
+        for name in ("replay.json", "bt.json")
+    )
+    assert len(expected["trades"]) > 0
+    keys = ("symbol", "entry_time", "exit_time", "entry_price", "exit_price")
+    assert [[t[k] for k in keys] for t in replayed["trades"]] == [
+        [t[k] for k in keys] for t in expected["trades"]
+    ]
+    assert replayed["metrics"]["final_equity"] == pytest.approx(
+        expected["metrics"]["final_equity"], rel=1e-9
+    )
+
+
+def test_ticks_need_a_market_and_exclude_data(bars_csv: Path, tmp_path: Path) -> None:
+    ticks = tmp_path / "t.csv"
+    ticks.write_text("time,symbol,price,size\n2024-01-02,A,1,1\n", encoding="utf-8")
+    code, output = invoke("replay", "--strategy", "sma_cross", "--ticks", str(ticks), "--quiet")
+    assert code == 2
+    assert "--ticks needs --market" in " ".join(output.split())
+    code, output = invoke("replay", *common(bars_csv), "--ticks", str(ticks), "--quiet")
+    assert code == 2
+    assert "--ticks replaces --data" in " ".join(output.split())

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
+import pandas as pd
 import typer
 from rich.table import Table
 
@@ -126,7 +127,7 @@ def backtest(
 def make_backtest(
     strategy: str,
     *,
-    data: str | None,
+    data: str | pd.DataFrame | None,
     symbols: str | None,
     start: str | None,
     end: str | None,
@@ -172,20 +173,22 @@ def make_backtest(
 
 
 def load_bars_option(
-    data: str | None,
+    data: str | pd.DataFrame | None,
     symbols: str | None,
     start: str | None,
     end: str | None,
     timeframe: str,
     market: Market | None,
 ) -> tuple[BarPanel, dict[str, Market], dict[str, InstrumentKind]]:
-    """The bars `--data` names (files, a database URL or the default store), filtered,
-    with the market and product kind of each symbol."""
+    """The bars `--data` names (files, a database URL or the default store; or a frame of
+    bars already made, e.g. from trade prints), filtered, with the market and product kind
+    of each symbol."""
     wanted = [s.strip() for s in symbols.split(",") if s.strip()] if symbols else None
-    if data is not None and "://" not in data:
+    if data is not None and (not isinstance(data, str) or "://" not in data):
         from orchestrade.backtest.inputs import load_bar_data
 
-        prepared = load_bar_data(Path(data).expanduser(), market=market)
+        source = Path(data).expanduser() if isinstance(data, str) else data
+        prepared = load_bar_data(source, market=market)
         panel = prepared.panel.select(wanted, _time(start, "start"), _time(end, "end", True))
         markets = dict(zip(prepared.panel.symbols, prepared.markets, strict=True))
         kinds = dict(zip(prepared.panel.symbols, prepared.kinds, strict=True))

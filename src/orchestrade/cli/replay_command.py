@@ -53,6 +53,7 @@ from orchestrade.settings import Settings
 if TYPE_CHECKING:
     from orchestrade.backtest.engine import Backtest
     from orchestrade.bus import Bus
+    from orchestrade.domain import Tick
     from orchestrade.notify.service import NotificationService
     from orchestrade.orchestration.runtime import NodeStatus, ReplayOutcome
     from orchestrade.portfolio.rebalancing import RebalanceSchedule
@@ -82,6 +83,15 @@ NotifyOption = Annotated[
         "--notify",
         help="Notification settings (Telegram, Slack, webhooks); default "
         "ORCHESTRADE_HOME/notify.yaml when it exists.",
+    ),
+]
+TicksOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--ticks",
+        help="Replay these trade prints (CSV/Parquet: time, symbol, price, size[, side]) "
+        "instead of bars: the data agent aggregates them into --timeframe bars as a live "
+        "feed would (needs --market).",
     ),
 ]
 AlsoOption = Annotated[
@@ -115,6 +125,7 @@ def replay(
     risk: RiskOption = None,
     market: MarketOption = None,
     speed: Annotated[str, typer.Option("--speed", help="max, or a factor of real time.")] = "max",
+    ticks: TicksOption = None,
     bus: BusOption = "memory",
     remote: Annotated[
         str | None, typer.Option("--remote", help="Agents run by other processes: execution,...")
@@ -216,6 +227,10 @@ def agent_run(
 def _run_node(mode: str, options: dict[str, Any], **pace: Any) -> None:
     from orchestrade.orchestration.runtime import BotPlan, run_replay  # heavy: only when used
 
+    prints = None
+    if options.get("ticks") is not None:
+        options, prints = _tick_options(options)
+
     def backtest_of(strategy: str) -> Backtest:
         return _make_backtest(strategy, options)
 
@@ -261,6 +276,7 @@ def _run_node(mode: str, options: dict[str, Any], **pace: Any) -> None:
                     more_bots=more_bots,
                     rebalance=schedule,
                     notifier=notifier,
+                    ticks=prints,
                     on_status=show,
                     handle_signals=True,
                     **pace,
@@ -286,6 +302,23 @@ def _run_node(mode: str, options: dict[str, Any], **pace: Any) -> None:
         f"{outcome.bars:,} bars in {outcome.seconds:.2f} s "
         f"({outcome.bars_per_second:,.0f} bars/s); {_counters(outcome.counters)}"
     )
+
+
+def _tick_options(options: dict[str, Any]) -> tuple[dict[str, Any], list[Tick]]:
+    """The run's options with the bars of ``--ticks`` as its data, and the prints."""
+    from orchestrade.data.resampling import ticks_to_bars
+    from orchestrade.data.tick_files import read_tick_file, ticks_of
+    from orchestrade.domain import Market
+
+    if options.get("data") is not None:
+        raise typer.BadParameter("--ticks replaces --data: give one of them")
+    market = options.get("market")
+    if market is None:
+        raise typer.BadParameter("--ticks needs --market (krx, us or crypto) for its sessions")
+    frame = read_tick_file(options["ticks"])
+    columns = ["timestamp", "symbol", "price", "size"]
+    bars = ticks_to_bars(frame[columns], options["timeframe"], market=Market(market))
+    return {**options, "data": bars}, list(ticks_of(frame))
 
 
 def _schedule(frequency: str | None) -> RebalanceSchedule | None:
