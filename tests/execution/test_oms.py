@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
@@ -523,3 +525,40 @@ async def test_a_send_in_doubt_does_not_stop_the_rest_of_the_batch() -> None:
     assert [o.order_id for o in broker.submitted] == ["o1", "o2", "o3"]
     statuses = {o: oms.order(OrderId(o)).status for o in ("o1", "o2", "o3")}  # type: ignore[union-attr]
     assert statuses == {"o1": S.FILLED, "o2": S.SUBMITTED, "o3": S.FILLED}
+
+
+async def test_the_brokers_answers_to_a_batch_are_journaled_in_one_transaction() -> None:
+    oms, broker, journal, recorder = await started()
+    broker.fill_on_submit = D(100)
+
+    await oms.submit_many([buy("o1"), buy("o2")])
+
+    # One group commit for the acceptances and fills of both orders (the submit itself is
+    # its own write, before the broker is called).
+    assert journal.batches == 1
+    assert recorder.kinds() == ["OrderSubmitted"] * 2 + ["OrderFilled", "PositionChanged"] * 2
+    assert recorder.fills_journaled == [True, True]
+
+
+class FailingBatch(InMemoryOrderJournal):
+    """A journal whose group commit fails at its end (nothing of it is kept)."""
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        before = (dict(self.orders), list(self.events), list(self._fills), set(self._fill_ids))
+        yield
+        self.orders, self.events, self._fills, self._fill_ids = before
+        raise OSError("disk full")
+
+
+async def test_a_failed_group_commit_announces_nothing_and_reloads_the_journal() -> None:
+    journal = FailingBatch()
+    oms, broker, _, recorder = await started(journal=journal)
+    broker.fill_on_submit = D(100)
+
+    with pytest.raises(OSError, match="disk full"):
+        await oms.submit_many([buy("o1")])
+
+    assert recorder.kinds() == ["OrderSubmitted"]  # no fill announced
+    assert oms.order(OrderId("o1")).status is S.SUBMITTED  # type: ignore[union-attr]
+    assert oms.position(SAMSUNG).quantity == 0

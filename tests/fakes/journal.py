@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -40,6 +41,7 @@ class InMemoryOrderJournal:
         self._writes_before_crash: int | None = None
         self.dead = False
         self.writes = 0
+        self.batches = 0
 
     def crash_after(self, writes: int) -> None:
         self._writes_before_crash = writes
@@ -58,6 +60,11 @@ class InMemoryOrderJournal:
         for order in orders:
             self.orders[order.order_id] = order
             self.events.append(JournalEvent(at, order.order_id, order.status, reason))
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        self.batches += 1
+        yield
 
     def record_fill(self, fill: Fill, order: Order, *, at: datetime) -> bool:
         self._maybe_crash()

@@ -301,3 +301,39 @@ def test_its_audit_lines_are_exactly_the_audit_module_entries(
     ]
     # A market order has no limit: its line's price is the average fill price, or none.
     assert (entries[3].price, entries[4].price) == (None, Decimal(70500))
+
+
+# -- group commit --------------------------------------------------------------------------------
+
+
+def test_a_batch_commits_its_writes_together_and_reads_see_them(journal: SqlOrderJournal) -> None:
+    order = accepted(limit_buy())
+    fill = fill_of(order, "f-1", "10", "71000")
+
+    with journal.batch():
+        journal.record_orders([limit_buy("o-2"), limit_buy("o-3")], at=at(0))
+        journal.record_order(order, at=at(1), reason="accepted")
+        assert journal.get_order(order.order_id) == order  # inside: the block's own write
+        assert journal.record_fill(fill, order.with_fill(fill), at=at(2)) is True
+
+    assert journal.fills() == [fill]
+    assert [o.order_id for o in journal.open_orders()] == ["o-2", "o-3"]
+
+
+def test_a_batch_that_fails_keeps_none_of_its_writes(journal: SqlOrderJournal) -> None:
+    order = accepted(limit_buy())
+    journal.record_order(order, at=at(0))
+    fill = fill_of(order, "f-1", "10", "71000")
+
+    def interrupted() -> None:
+        with journal.batch():
+            journal.record_fill(fill, order.with_fill(fill), at=at(1))
+            journal.record_order(limit_buy("o-9"), at=at(1))
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        interrupted()
+
+    assert journal.fills() == []
+    assert journal.get_order(OrderId("o-9")) is None
+    assert journal.get_order(order.order_id) == order

@@ -90,6 +90,8 @@ class OrderManager:
         self._started = False
         self._backlog: list[BrokerUpdate] = []
         self._held: list[BrokerUpdate] | None = None
+        self._deferred: list[OmsEvent] | None = None
+        """Events of journal writes not committed yet (published after the commit)."""
         """Broker updates that arrive while `submit_many` is sending (applied after it)."""
 
     @property
@@ -205,8 +207,7 @@ class OrderManager:
                     failure = failure or error
         finally:
             held, self._held = self._held, None
-            for update in held:
-                await self.on_broker_update(update)
+            await self._apply_together(held)
         for order, answer in answers:
             if isinstance(answer, BrokerRejectedError):
                 await self._move(order.order_id, OrderStatus.REJECTED, reason=str(answer))
@@ -424,7 +425,31 @@ class OrderManager:
         await self._publish(OrderFilled(after, fill))
         await self._publish(PositionChanged(position, fill, after.bot_id))
 
+    async def _apply_together(self, updates: Sequence[BrokerUpdate]) -> None:
+        """Apply `updates` with every journal write in one transaction (group commit), and
+        publish their events only once it is committed, so nothing is announced that the
+        journal does not hold. If the transaction fails, the OMS reloads its state from the
+        journal (which has none of it) and reconciliation recovers the updates later."""
+        if not updates:
+            return
+        self._deferred = []
+        try:
+            with self._journal.batch():
+                for update in updates:
+                    await self.on_broker_update(update)
+        except Exception:
+            self._deferred = None
+            log.exception("broker updates could not be journaled; reloading the journal")
+            self._load()
+            raise
+        events, self._deferred = self._deferred, None
+        for event in events:
+            await self._publish(event)
+
     async def _publish(self, event: OmsEvent) -> None:
+        if self._deferred is not None:
+            self._deferred.append(event)
+            return
         for listener in self._listeners:
             try:
                 await listener(event)

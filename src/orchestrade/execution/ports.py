@@ -8,6 +8,7 @@ PostgreSQL), and tests use in-memory twins.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -102,6 +103,11 @@ class OrderJournal(Protocol):
 
     def record_orders(self, orders: Sequence[Order], *, at: datetime, reason: str = "") -> None:
         """`record_order` for each of `orders`, all in one transaction (all or none)."""
+        ...
+
+    def batch(self) -> AbstractContextManager[None]:
+        """A block whose writes form one transaction (group commit): durable together when
+        it ends, none of them when it raises."""
         ...
 
     def record_fill(self, fill: Fill, order: Order, *, at: datetime) -> bool:

@@ -16,7 +16,8 @@ at any instant; only a power loss or OS crash may lose the last commits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -91,6 +92,32 @@ class SqlOrderJournal:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._sql = _Statements.on(store.engine.dialect)
+        self._batch: Any = None
+        """The cursor of the `batch` in progress, None outside one."""
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Every write inside the block goes into one transaction, committed when the block
+        ends normally (durable then) and rolled back, all of it, when it raises. Reads of
+        `get_order` inside see the block's writes. Nested blocks join the outer one."""
+        if self._batch is not None:
+            yield
+            return
+        with self._store.driver_transaction() as cursor:
+            self._batch = cursor
+            try:
+                yield
+            finally:
+                self._batch = None
+
+    @contextmanager
+    def _writing(self) -> Iterator[Any]:
+        """The batch's cursor, or a transaction of its own."""
+        if self._batch is not None:
+            yield self._batch
+        else:
+            with self._store.driver_transaction() as cursor:
+                yield cursor
 
     def record_order(self, order: Order, *, at: datetime, reason: str = "") -> None:
         """Insert or update `order` (keyed by `order_id`), append one order event and one
@@ -122,7 +149,7 @@ class SqlOrderJournal:
             )
             for order in orders
         ]
-        with self._store.driver_transaction() as cursor:
+        with self._writing() as cursor:
             for order, order_row, event_row, audit_row in rows:
                 cursor.execute(sql.upsert_order.sql, order_row)
                 if cursor.fetchone() is None:
@@ -152,7 +179,7 @@ class SqlOrderJournal:
         order_row = sql.upsert_order.parameters(_order_values(order, at))
         event_row = sql.append_event.parameters(_event_values(order, at, f"fill {fill.fill_id}"))
         audit_row = sql.append_audit.parameters(_fill_audit_values(fill, order, at))
-        with self._store.driver_transaction() as cursor:
+        with self._writing() as cursor:
             cursor.execute(sql.insert_fill.sql, fill_row)
             if cursor.fetchone() is None:
                 return False
@@ -166,9 +193,13 @@ class SqlOrderJournal:
     def get_order(self, order_id: OrderId) -> Order | None:
         """The order as last recorded, or None."""
         statement = self._sql.select_order
-        with self._store.driver_reading() as cursor:
-            cursor.execute(statement.sql, statement.parameters((order_id,)))
-            values = cursor.fetchone()
+        if self._batch is not None:
+            self._batch.execute(statement.sql, statement.parameters((order_id,)))
+            values = self._batch.fetchone()
+        else:
+            with self._store.driver_reading() as cursor:
+                cursor.execute(statement.sql, statement.parameters((order_id,)))
+                values = cursor.fetchone()
         return None if values is None else _order_from_values(values)
 
     def open_orders(self) -> Sequence[Order]:
