@@ -1,28 +1,5 @@
-"""Agent fixtures: anyio on asyncio, fake time, an in-process bus on that time."""
+"""Fixtures: the agents' own (anyio on asyncio, fake time, an in-process bus on that time)."""
 
-from __future__ import annotations
+from agents.conftest import anyio_backend, bus, time
 
-from collections.abc import AsyncIterator
-
-import pytest
-
-from agents.support import FakeTime
-from orchestrade.bus import InMemoryBus
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def time() -> FakeTime:
-    return FakeTime()
-
-
-@pytest.fixture
-async def bus(time: FakeTime) -> AsyncIterator[InMemoryBus]:
-    bus = InMemoryBus(name="test-bus", clock=time.clock)
-    await bus.start()
-    yield bus
-    await bus.stop(timeout_s=1.0)
+__all__ = ["anyio_backend", "bus", "time"]
