@@ -1,4 +1,5 @@
-"""An API over a scratch SQLite store, fake clocks, and one user of each role."""
+"""An API over a scratch SQLite store, fake clocks, a fake trading node, and one user of
+each role."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from fakes.auth import JWT_SECRET, FakeClock, FakeMonotonic, cheap_hasher
+from fakes.control import FakeControl
 from orchestrade.api import create_app
+from orchestrade.api.backtest_jobs import BacktestJobs
 from orchestrade.api.deps import ApiContext
 from orchestrade.auth import Role
 from orchestrade.settings import ApiSettings
@@ -28,13 +31,15 @@ NAMES = {Role.ADMIN: "ada", Role.TRADER: "tom", Role.VIEWER: "vera"}
 
 @dataclass
 class Api:
-    """The app, a client on it, its store and clocks, and logins of the three users."""
+    """The app, a client on it, its store, clocks and fake trading node, and logins of the
+    three users."""
 
     app: FastAPI
     client: TestClient
     store: Store
     clock: FakeClock
     monotonic: FakeMonotonic
+    control: FakeControl
     _tokens: dict[Role, str] = field(default_factory=dict)
 
     @property
@@ -57,9 +62,17 @@ class Api:
         return {"Authorization": f"Bearer {self.token(role)}"}
 
 
-def build_api(tmp_path: Path, settings: ApiSettings | None = None) -> tuple[FastAPI, Store]:
-    """A fresh app with the three users, over a SQLite file in `tmp_path`."""
+def build_api(
+    tmp_path: Path,
+    settings: ApiSettings | None = None,
+    *,
+    with_control: bool = True,
+    backtest_jobs: BacktestJobs | None = None,
+) -> tuple[FastAPI, Store]:
+    """A fresh app with the three users, over a SQLite file in `tmp_path`, with a
+    `FakeControl` (`app.state.test_control`) unless `with_control` is False."""
     clock, monotonic = FakeClock(), FakeMonotonic()
+    control = FakeControl(clock)
     store = open_store(f"sqlite:///{tmp_path / 'api.db'}")
     app = create_app(
         store,
@@ -67,8 +80,11 @@ def build_api(tmp_path: Path, settings: ApiSettings | None = None) -> tuple[Fast
         passwords=cheap_hasher(),
         clock=clock,
         monotonic=monotonic,
+        control=control if with_control else None,
+        backtest_jobs=backtest_jobs,
     )
     app.state.test_clocks = (clock, monotonic)
+    app.state.test_control = control
     for role, name in NAMES.items():
         app.state.context.accounts.add_user(name, role, PASSWORDS[role])
     return app, store
@@ -79,4 +95,4 @@ def api(tmp_path: Path) -> Iterator[Api]:
     app, store = build_api(tmp_path)
     clock, monotonic = app.state.test_clocks
     with store, TestClient(app, raise_server_exceptions=False) as client:
-        yield Api(app, client, store, clock, monotonic)
+        yield Api(app, client, store, clock, monotonic, app.state.test_control)

@@ -306,6 +306,43 @@ async def test_max_restarts_zero_gives_up_at_the_first_failure(
     assert monitor.health("worker") is AgentHealth.GAVE_UP
 
 
+async def test_a_restart_by_hand_revives_an_agent_given_up_on_and_it_is_judged_again(
+    bus: InMemoryBus, time: FakeTime
+) -> None:
+    recorder = await events(bus)
+    agent = CrashyAgent(bus, time)
+    monitor = monitor_for(bus, time, max_restarts=0, backoff_base_s=1.0)
+    monitor.watch(agent)
+    await agent.start()
+    await settle()
+    agent.crash("disk full")
+    await settle()
+    await monitor.check()
+    given_up = monitor.health("worker")
+
+    await monitor.restart_now("worker", reason="restarted on request")
+    await settle()
+    agent.crash("disk full again")
+    await settle()
+    await monitor.check()
+    await settle()
+
+    assert given_up is AgentHealth.GAVE_UP
+    assert [type(e).__name__ for e in recorder.payloads] == [
+        "AgentFailed",
+        "AgentRestarted",
+        "AgentFailed",
+    ]
+    restarted = recorder.payloads[1]
+    assert restarted == AgentRestarted(
+        AgentId("worker"), T0, attempt=1, delay_s=0.0, reason="restarted on request"
+    )
+    assert agent.starts == 2
+    assert monitor.health("worker") is AgentHealth.GAVE_UP  # judged again: no restarts left
+    with pytest.raises(KeyError):
+        await monitor.restart_now("nobody", reason="x")
+
+
 async def test_unwatch_cancels_a_planned_restart(bus: InMemoryBus, time: FakeTime) -> None:
     agent = CrashyAgent(bus, time)
     monitor = monitor_for(bus, time)

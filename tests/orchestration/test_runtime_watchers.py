@@ -132,7 +132,7 @@ def test_the_portfolio_agent_keeps_equity_snapshots_and_positions_of_each_bot(
     with open_store(url) as store:
         repository = PortfolioRepository(store)
         curves = {bot: repository.snapshots(bot_id=bot) for bot in (BotId("a"), BotId("b"))}
-        whole = repository.snapshots()
+        whole = repository.total_snapshots()
         positions = {bot: repository.positions(BotId(bot)) for bot in ("a", "b")}
     for bot, snapshots in curves.items():
         result = outcome.results[bot]

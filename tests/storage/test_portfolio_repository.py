@@ -105,6 +105,33 @@ def test_snapshots_form_an_equity_curve_per_bot(portfolio: PortfolioRepository) 
     assert portfolio.latest_snapshot(BotId("b-9")) is None
 
 
+def test_the_whole_is_the_sum_of_each_bots_latest_snapshot(
+    portfolio: PortfolioRepository,
+) -> None:
+    def snap(seconds: int, bot: str, cash: str, value: str) -> PortfolioSnapshot:
+        equity = Decimal(cash) + Decimal(value)
+        return PortfolioSnapshot(at(seconds), Decimal(cash), Decimal(value), equity, BotId(bot))
+
+    # Bot a from t=0, bot b (another node) from t=60; at t=120 only a has a new snapshot.
+    snapshots = [
+        snap(0, "a", "100", "0"),
+        snap(60, "a", "40", "70"),
+        snap(60, "b", "50", "0"),
+        snap(120, "a", "40", "75.5"),
+    ]
+    portfolio.record_snapshots(snapshots)
+    portfolio.record_snapshot(PortfolioSnapshot(at(0), Decimal(9), Decimal(0), Decimal(9)))
+
+    totals = portfolio.total_snapshots()
+
+    assert [(t.time, t.cash, t.market_value, t.equity, t.bot_id) for t in totals] == [
+        (at(0), Decimal(100), Decimal(0), Decimal(100), None),  # b not started yet
+        (at(60), Decimal(90), Decimal(70), Decimal(160), None),
+        (at(120), Decimal(90), Decimal("75.5"), Decimal("165.5"), None),  # b's carried
+    ]  # (the account row of one node is not part of the whole)
+    assert portfolio.total_snapshots(start=at(60), end=at(120)) == totals[1:2]
+
+
 def test_a_snapshot_taken_again_replaces_the_first(portfolio: PortfolioRepository) -> None:
     portfolio.record_snapshot(PortfolioSnapshot(T0, Decimal(1), Decimal(2), Decimal(3)))
     again = PortfolioSnapshot(T0, Decimal(2), Decimal(2), Decimal(4))

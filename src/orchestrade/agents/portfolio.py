@@ -117,7 +117,7 @@ class PortfolioAgent(Agent):
         self.ledger = ledger
         self.journal = journal
         self.flush_interval_s = flush_interval_s
-        self._snapshots: dict[tuple[BotId | None, datetime], PortfolioSnapshot] = {}
+        self._snapshots: dict[tuple[BotId, datetime], PortfolioSnapshot] = {}
         self._moved: set[BotId] = set()
         self._equity: dict[str, Decimal] = {}
         """Each account's equity at its last close (dropped when a fill changes it)."""
@@ -179,17 +179,18 @@ class PortfolioAgent(Agent):
         await super().on_stop()
 
     def snapshots_at(self, at: datetime) -> list[PortfolioSnapshot]:
-        """Each bot's snapshot (its accounts summed) and the whole account's, now."""
-        cash: dict[BotId | None, Decimal] = {}
-        equity: dict[BotId | None, Decimal] = {}
+        """Each bot's snapshot now (its accounts summed). The whole portfolio is their sum
+        (`PortfolioRepository.total_snapshots`): bots may run in other nodes."""
+        cash: dict[BotId, Decimal] = {}
+        equity: dict[BotId, Decimal] = {}
         known = self._equity
         for account_id, state in self.ledger.accounts.items():
             value = known.get(account_id)
             if value is None:
                 value = known[account_id] = self.ledger.equity(account_id)
-            for owner in (bot_of(account_id), None):
-                cash[owner] = cash.get(owner, ZERO) + state.account.cash
-                equity[owner] = equity.get(owner, ZERO) + value
+            owner = bot_of(account_id)
+            cash[owner] = cash.get(owner, ZERO) + state.account.cash
+            equity[owner] = equity.get(owner, ZERO) + value
         return [
             PortfolioSnapshot(at, cash[owner], equity[owner] - cash[owner], equity[owner], owner)
             for owner in cash
@@ -218,6 +219,7 @@ class PortfolioAgent(Agent):
 
     def _snapshot(self, at: datetime) -> None:
         for snapshot in self.snapshots_at(at):
+            assert snapshot.bot_id is not None
             self._snapshots[(snapshot.bot_id, at)] = snapshot
 
     def _record_trade(self, account_id: str, fill: Fill, after: Decimal, reason: str) -> None:

@@ -371,6 +371,16 @@ class InMemoryBus:
             envelope, lambda request: self.publish(request, topic=topic), timeout_s
         )
 
+    def queue_depths(self) -> dict[str, int]:
+        """Messages waiting for each consumer group, summed over the types and topics it
+        listens to: how far behind each consumer is (a gauge for the metrics; the copies
+        make it safe to call from another thread)."""
+        depths: dict[str, int] = {}
+        for groups in list(self._groups.values()):
+            for name, group in list(groups.items()):
+                depths[name] = depths.get(name, 0) + len(group.queue)
+        return depths
+
     async def wait_idle(self) -> None:
         """Wait until every queue is empty and no handler is running, including what the
         handlers publish meanwhile: the bus is quiescent when this returns.

@@ -38,9 +38,19 @@ def demo(
         str | None,
         typer.Option("--db", help="Store URL (default: demo.db under ORCHESTRADE_HOME)."),
     ] = None,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve",
+            help="Then serve the dashboard with a paper bot trading live (Ctrl-C stops).",
+        ),
+    ] = False,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of --serve.")] = 8000,
+    serve_seconds: Annotated[float | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Make a synthetic market, store it, check its quality, show indicators, backtest it,
-    then replay it through the agents and the paper broker."""
+    then replay it through the agents and the paper broker (and, with --serve, open the
+    dashboard on it with a live paper bot)."""
     settings = Settings()
     url = db or f"sqlite:///{settings.home / 'demo.db'}"
     console.rule("[bold]orchestrade demo")
@@ -69,6 +79,10 @@ def demo(
     console.print(f"HTML report: {report}")
     replay_through_agents(engine, result, url, settings)
     console.print(f"done in {time.perf_counter() - started:.1f} s")
+    if serve:
+        from orchestrade.cli.serve_command import serve_demo  # the API extra: only here
+
+        serve_demo(url, settings, strategy=DEMO_STRATEGY, port=port, seconds=serve_seconds)
 
 
 def replay_through_agents(

@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
-from orchestrade.domain import Bot, BotId, Message
+from orchestrade.domain import Bot, BotId, Message, Order, OrderId
 from orchestrade.orchestration.errors import OrchestrationError
 
 BotMode = Literal["paper", "replay"]
@@ -143,6 +143,15 @@ class TradingControl(Protocol):
 
     async def set_allocation(self, bot_id: BotId, allocation: Decimal) -> Bot:
         """Change the bot's share of capital in [0, 1]."""
+        ...
+
+    # -- orders ----------------------------------------------------------------------------
+
+    async def cancel_order(self, order_id: OrderId) -> Order:
+        """Ask the OMS of the order's bot to cancel an open order; returns the order as the
+        OMS holds it afterwards (cancel_requested or cancelled; a fill may have won).
+        Raises ControlConflictError when the order is finished already or no running bot
+        holds it (the API checks first that the order is recorded at all)."""
         ...
 
     # -- agents ----------------------------------------------------------------------------

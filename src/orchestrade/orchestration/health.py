@@ -327,6 +327,31 @@ class HealthMonitor(Agent):
         log.info("agent %s restarted (attempt %d)", agent_id, attempt)
         await self._report(AgentRestarted(agent_id, now, attempt, delay_s, cause))
 
+    async def restart_now(self, agent_id: str, *, reason: str) -> None:
+        """Restart a watched agent at once, on a person's request: a planned restart is
+        cancelled, an agent given up on is judged again with a fresh restart budget, and
+        `AgentRestarted` (`delay_s` 0, `reason`) is published.
+
+        Raises:
+            KeyError: the agent is not watched.
+            Exception: whatever the agent's `start` raised; the monitor then handles it as
+                any other failure (restart with backoff).
+        """
+        watch = self._watches[AgentId(agent_id)]
+        if watch.pending is not None:
+            watch.pending.cancel()
+            watch.pending = None
+        attempt = watch.restarts + 1
+        watch.health = AgentHealth.HEALTHY
+        watch.restarts = 0
+        watch.last_seen = self._clock()
+        await watch.agent.restart()
+        now = self._clock()
+        watch.last_seen = now
+        watch.last_restart_at = now
+        log.info("agent %s restarted by hand: %s", agent_id, reason)
+        await self._report(AgentRestarted(watch.agent.agent_id, now, attempt, 0.0, reason))
+
     async def _report(self, event: AgentFailed | AgentRestarted) -> None:
         try:
             await self.publish(event)

@@ -378,7 +378,8 @@ class TradingNode:
         wanted = [name for name in AGENT_NAMES if name not in self.remote]
         if "execution" in wanted:
             self.store = open_store(self._database_url)
-            journal = SqlOrderJournal(self.store)
+            # Its own bots' orders only: other accounts may share the database.
+            journal = SqlOrderJournal(self.store, bot_ids=[plan.bot_id for plan in self.bot_plans])
             accounts = len(self.symbols) if config.mode == "isolated" else 1
             cash = sum((Decimal(repr(p.config.cash)) for p in self.bot_plans), Decimal(0))
             cash *= accounts

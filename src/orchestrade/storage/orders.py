@@ -16,7 +16,7 @@ at any instant; only a power loss or OS crash may lose the last commits.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -87,10 +87,15 @@ class SqlOrderJournal:
 
     Writes and `get_order` (the OMS's per-order calls) run `prepared` statements on the
     store's own DBAPI connection; the other reads go through SQLAlchemy.
+
+    `bot_ids` scopes `open_orders` and `fills` to those bots' orders: one OMS per broker
+    account, when several accounts (the bots of `orchestrade serve`, separate runs of the
+    CLI) share one database. None: every order.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, bot_ids: Collection[BotId] | None = None) -> None:
         self._store = store
+        self._bot_ids = None if bot_ids is None else sorted(set(bot_ids))
         self._sql = _Statements.on(store.engine.dialect)
         self._batch: Any = None
         """The cursor of the `batch` in progress, None outside one."""
@@ -209,6 +214,8 @@ class SqlOrderJournal:
             .where(ORDERS.c.status.not_in(TERMINAL_STATUSES))
             .order_by(ORDERS.c.created_at, ORDERS.c.order_id)
         )
+        if self._bot_ids is not None:
+            query = query.where(ORDERS.c.bot_id.in_(self._bot_ids))
         with self._store.reading() as read:
             return [order_from_row(row) for row in read.connection.execute(query)]
 
@@ -246,6 +253,9 @@ class SqlOrderJournal:
         query = select(FILLS).order_by(FILLS.c.id)
         if order_id is not None:
             query = query.where(FILLS.c.order_id == order_id)
+        if self._bot_ids is not None:
+            mine = select(ORDERS.c.order_id).where(ORDERS.c.bot_id.in_(self._bot_ids))
+            query = query.where(FILLS.c.order_id.in_(mine))
         with self._store.reading() as read:
             return [fill_from_row(row) for row in read.connection.execute(query)]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Table, select
@@ -160,6 +161,45 @@ class PortfolioRepository:
             query = query.where(table.c.time < utc_bound("end", end))
         with self._store.reading() as read:
             return [_snapshot(row) for row in read.connection.execute(query)]
+
+    def total_snapshots(
+        self, *, start: datetime | None = None, end: datetime | None = None
+    ) -> list[PortfolioSnapshot]:
+        """The whole portfolio over time: at each time any bot has a snapshot, the sum of
+        every bot's latest snapshot at or before it (a bot counts from its first one on), with
+        start <= time < end, oldest first. Bots may run in separate nodes (each its own
+        broker account), so the whole is the sum of the bots, not one account's record.
+
+        Raises:
+            QueryError: a bound is not an aware datetime.
+        """
+        table = PORTFOLIO_SNAPSHOTS
+        query = (
+            select(table)
+            .where(table.c.bot_key != ACCOUNT_KEY)
+            .order_by(table.c.time, table.c.bot_key)
+        )
+        if end is not None:
+            query = query.where(table.c.time < utc_bound("end", end))
+        begin = utc_bound("start", start) if start is not None else None
+        latest: dict[str, PortfolioSnapshot] = {}
+        totals: list[PortfolioSnapshot] = []
+        with self._store.reading() as read:
+            rows = list(read.connection.execute(query))
+        for index, row in enumerate(rows):
+            snapshot = _snapshot(row)
+            latest[row.bot_key] = snapshot
+            last_of_time = index + 1 == len(rows) or rows[index + 1].time != row.time
+            if last_of_time and (begin is None or snapshot.time >= begin):
+                totals.append(
+                    PortfolioSnapshot(
+                        snapshot.time,
+                        sum((s.cash for s in latest.values()), Decimal(0)),
+                        sum((s.market_value for s in latest.values()), Decimal(0)),
+                        sum((s.equity for s in latest.values()), Decimal(0)),
+                    )
+                )
+        return totals
 
     def latest_snapshot(self, bot_id: BotId | None = None) -> PortfolioSnapshot | None:
         """The most recent snapshot of one bot (or the account), or None."""

@@ -1,4 +1,5 @@
-"""Orders as the OMS recorded them: filtered lists and one order with its history."""
+"""Orders as the OMS recorded them: filtered lists, one order with its history, and
+cancelling an open one (through the trading node that holds it)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
 
-from orchestrade.api.deps import Context
+from orchestrade.api.deps import Context, Control
 from orchestrade.api.errors import ApiError
 from orchestrade.api.routers import API_PREFIX
 from orchestrade.api.schemas.errors import error_responses
 from orchestrade.api.schemas.trading import FillOut, OrderDetailOut, OrderEventOut, OrderOut
-from orchestrade.api.security import ViewerUser
+from orchestrade.api.security import TraderUser, ViewerUser
 from orchestrade.domain import BotId, OrderId, OrderStatus, Symbol
 from orchestrade.storage.orders import MAX_LISTED
 
@@ -55,3 +57,17 @@ def get_order(order_id: str, user: ViewerUser, context: Context) -> OrderDetailO
         events=[OrderEventOut.of(event) for event in context.orders.order_events(order.order_id)],
         fills=[FillOut.of(fill) for fill in context.orders.fills(order.order_id)],
     )
+
+
+@router.post("/{order_id}/cancel", responses=error_responses(403, 404, 409, 503))
+async def cancel_order(
+    order_id: str, user: TraderUser, context: Context, control: Control
+) -> OrderOut:
+    """Ask the broker to cancel an open order; returns the order as the OMS holds it then
+    (cancel_requested, or cancelled at once; 409 when it is finished already)."""
+    order = await run_in_threadpool(context.orders.get_order, OrderId(order_id))
+    if order is None:
+        raise ApiError(404, "not_found", f"no order {order_id!r}")
+    if order.status.is_terminal:
+        raise ApiError(409, "order_finished", f"order {order_id!r} is {order.status} already")
+    return OrderOut.of(await control.cancel_order(order.order_id))
