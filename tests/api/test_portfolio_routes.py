@@ -9,9 +9,10 @@ from decimal import Decimal
 
 import pytest
 
+from fakes import order
 from orchestrade.auth import Role
-from orchestrade.domain import Bot, BotId, BotState, Symbol
-from orchestrade.storage import BotRepository, PortfolioSnapshot
+from orchestrade.domain import Bot, BotId, BotState, Fill, FillId, OrderStatus, Side, Symbol
+from orchestrade.storage import BotRepository, PortfolioSnapshot, SqlOrderJournal
 
 from .conftest import Api
 from .test_errors import assert_error
@@ -241,3 +242,46 @@ def test_an_empty_portfolio_answers_with_empty_values(api: Api) -> None:
     assert equity == {"total": {"bot_id": None, "points": []}, "bots": []}
     assert metrics == {"total": None, "bots": [], "skipped": {}, "diversification": None}
     assert allocations == {"items": [], "total_allocation": "0", "total_equity": "0"}
+
+
+def test_win_rate_counts_the_round_trips_that_made_money_after_costs(portfolio: Api) -> None:
+    journal = SqlOrderJournal(portfolio.store)
+
+    def trade(order_id: str, side: Side, price: str, fee: str, day_index: int, bot: str) -> None:
+        placed = order(order_id, side, 10, bot=bot).with_status(OrderStatus.SUBMITTED)
+        placed = placed.with_status(OrderStatus.ACCEPTED)
+        journal.record_order(placed, at=day(day_index))
+        fill = Fill(
+            FillId(f"{order_id}-1"),
+            placed.order_id,
+            Symbol("005930"),
+            side,
+            Decimal(10),
+            Decimal(price),
+            day(day_index),
+            fee=Decimal(fee),
+        )
+        journal.record_fill(fill, placed.with_fill(fill), at=day(day_index))
+
+    # Bot a: +100 - 2 fees = +98 (a win); then -10 - 2 = -12 (a loss). Bot b: 0 - 2 = -2.
+    trade("a1", Side.BUY, "100", "1", 0, "a")
+    trade("a2", Side.SELL, "110", "1", 1, "a")
+    trade("a3", Side.BUY, "100", "1", 1, "a")
+    trade("a4", Side.SELL, "99", "1", 2, "a")
+    trade("b1", Side.BUY, "50", "1", 0, "b")
+    trade("b2", Side.SELL, "50", "1", 3, "b")
+
+    metrics = portfolio.client.get(
+        "/api/v1/portfolio/metrics", headers=portfolio.headers(Role.VIEWER)
+    ).json()
+    by_bot = {record["bot_id"]: record["performance"] for record in metrics["bots"]}
+
+    assert (by_bot["a"]["closed_trades"], by_bot["a"]["win_rate"]) == (2, 0.5)
+    assert (by_bot["b"]["closed_trades"], by_bot["b"]["win_rate"]) == (1, 0.0)
+    assert (metrics["total"]["closed_trades"], metrics["total"]["win_rate"]) == (3, 1 / 3)
+    window = portfolio.client.get(
+        "/api/v1/portfolio/metrics",
+        params={"start": iso(day(2))},
+        headers=portfolio.headers(Role.VIEWER),
+    ).json()
+    assert window["total"]["closed_trades"] == 2  # a's second trip and b's close in window

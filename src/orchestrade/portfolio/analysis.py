@@ -184,16 +184,17 @@ def analyse(equity: pd.DataFrame, weights: Mapping[str, float] | None = None) ->
             equity at the last common time.
 
     Raises:
-        OptimizationError: fewer than two common days, a non-positive equity, weights that
+        OptimizationError: fewer than three common days, a non-positive equity, weights that
             name other bots or add up to 0.
     """
     if equity.shape[1] == 0:
         raise OptimizationError("no equity curves to analyse")
     bots = {str(name): performance(equity[name].dropna()) for name in equity.columns}
     days = daily_equity(equity)
-    if len(days) < 2:
+    if len(days) < 3:
+        # Two daily returns at least: a sample covariance of one observation is undefined.
         raise OptimizationError(
-            f"the bots share {len(days)} day(s) of equity; analysis needs at least 2"
+            f"the bots share {len(days)} day(s) of equity; analysis needs at least 3"
         )
     names = [str(name) for name in days.columns]
     days.columns = pd.Index(names)

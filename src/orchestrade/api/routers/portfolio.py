@@ -13,7 +13,8 @@ from typing import Annotated
 import pandas as pd
 from fastapi import APIRouter, Query
 
-from orchestrade.api.deps import Context
+from orchestrade.anomaly import RoundTrips
+from orchestrade.api.deps import ApiContext, Context
 from orchestrade.api.routers import API_PREFIX
 from orchestrade.api.schemas.errors import error_responses
 from orchestrade.api.schemas.portfolio import (
@@ -26,13 +27,14 @@ from orchestrade.api.schemas.portfolio import (
     EquityPointOut,
     PerformanceOut,
     PortfolioMetricsOut,
+    TradeRecord,
     finite,
 )
 from orchestrade.api.security import ViewerUser
-from orchestrade.domain import BotId
+from orchestrade.domain import BotId, Position
 from orchestrade.portfolio.analysis import PortfolioAnalysis, analyse, daily_equity, performance
 from orchestrade.portfolio.errors import OptimizationError
-from orchestrade.storage import PortfolioSnapshot
+from orchestrade.storage import PortfolioSnapshot, SqlOrderJournal
 
 router = APIRouter(
     prefix=f"{API_PREFIX}/portfolio", tags=["portfolio"], responses=error_responses(401, 422)
@@ -70,15 +72,18 @@ def portfolio_metrics(
     with equity snapshots; how the bots' risks combine when two or more have some."""
     skipped: dict[str, str] = {}
     total = None
+    bots = context.bots.list()
+    trades = {bot.bot_id: _trade_record(context, bot.bot_id, start, end) for bot in bots}
+    whole = (sum(t[0] for t in trades.values()), sum(t[1] for t in trades.values()))
     snapshots = context.portfolio.total_snapshots(start=start, end=end)
     if snapshots:
         try:
-            total = PerformanceOut.of(performance(_series(snapshots, ACCOUNT)), snapshots)
+            total = PerformanceOut.of(performance(_series(snapshots, ACCOUNT)), snapshots, whole)
         except OptimizationError as error:
             skipped[ACCOUNT] = str(error)
     records: list[BotPerformanceOut] = []
     daily: dict[str, pd.Series] = {}
-    for bot in context.bots.list():
+    for bot in bots:
         snapshots = context.portfolio.snapshots(bot_id=bot.bot_id, start=start, end=end)
         if not snapshots:
             continue
@@ -89,7 +94,10 @@ def portfolio_metrics(
             skipped[bot.bot_id] = str(error)
             continue
         records.append(
-            BotPerformanceOut(bot_id=bot.bot_id, performance=PerformanceOut.of(record, snapshots))
+            BotPerformanceOut(
+                bot_id=bot.bot_id,
+                performance=PerformanceOut.of(record, snapshots, trades[bot.bot_id]),
+            )
         )
         daily[bot.bot_id] = daily_equity(series).iloc[:, 0]
     return PortfolioMetricsOut(
@@ -130,6 +138,27 @@ def allocations(user: ViewerUser, context: Context) -> AllocationsOut:
     )
 
 
+def _trade_record(
+    context: ApiContext, bot_id: BotId, start: datetime | None, end: datetime | None
+) -> TradeRecord:
+    """The bot's round trips closed within [start, end) and how many made money, from its
+    journaled fills (`RoundTrips`: P&L after every fee and tax of the trade)."""
+    journal = SqlOrderJournal(context.store, bot_ids=[bot_id])
+    positions: dict[str, Position] = {}
+    trips = RoundTrips()
+    closed = won = 0
+    for fill in journal.fills():
+        position = positions.get(fill.symbol) or Position(fill.symbol)
+        position = positions[fill.symbol] = position.apply(fill)
+        trade = trips.update(fill.symbol, position, fill)
+        if trade is None:
+            continue
+        if (start is None or trade.closed_at >= start) and (end is None or trade.closed_at < end):
+            closed += 1
+            won += trade.pnl > 0
+    return closed, won
+
+
 def _curve(owner: BotId | None, snapshots: list[PortfolioSnapshot]) -> EquityCurveOut:
     return EquityCurveOut(bot_id=owner, points=[EquityPointOut.of(item) for item in snapshots])
 
@@ -146,7 +175,7 @@ def _series(snapshots: list[PortfolioSnapshot], name: str) -> pd.Series:
 
 def _diversification(daily: dict[str, pd.Series]) -> DiversificationOut | None:
     """The cross-bot statistics on the days every bot has equity (None under two bots or
-    two such days)."""
+    three such days)."""
     if len(daily) < 2:
         return None
     try:

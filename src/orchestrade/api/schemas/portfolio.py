@@ -49,6 +49,10 @@ class EquityHistoryOut(BaseModel):
     bots: list[EquityCurveOut]
 
 
+TradeRecord = tuple[int, int]
+"""Closed round trips and how many of them made money."""
+
+
 class PerformanceOut(BaseModel):
     """ROI, Sharpe ratio, max drawdown and annual volatility of one equity curve, from
     daily returns (last equity of each UTC day, 252 days a year, risk-free rate 0)."""
@@ -58,14 +62,30 @@ class PerformanceOut(BaseModel):
     max_drawdown: float | None = Field(description="Deepest fall below the peak, <= 0.")
     volatility: float | None
     observations: int = Field(description="Daily returns behind the Sharpe and volatility.")
+    closed_trades: int = Field(
+        default=0, description="Round trips closed (flat -> position -> flat), from the fills."
+    )
+    win_rate: float | None = Field(
+        default=None,
+        description="Share of the closed round trips whose P&L after fees and taxes is > 0 "
+        "(null before the first one closes).",
+    )
     first_equity: Decimal
     last_equity: Decimal
     start: datetime
     end: datetime
 
     @classmethod
-    def of(cls, record: Performance, snapshots: list[PortfolioSnapshot]) -> PerformanceOut:
+    def of(
+        cls,
+        record: Performance,
+        snapshots: list[PortfolioSnapshot],
+        trades: TradeRecord | None = None,
+    ) -> PerformanceOut:
+        closed, won = trades if trades is not None else (0, 0)
         return cls(
+            closed_trades=closed,
+            win_rate=won / closed if closed else None,
             roi=finite(record.roi),
             sharpe=finite(record.sharpe),
             max_drawdown=finite(record.max_drawdown),
