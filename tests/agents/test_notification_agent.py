@@ -113,4 +113,5 @@ async def test_the_orchestrators_notify_effect_reaches_the_sink(bus: InMemoryBus
     await agent.stop()
     await orchestrator.stop()
 
-    assert sink.rules == [("tell_the_desk", "price jump seen", None)]
+    # The orchestrator hands over the rule's facts: the bot is the anomaly's.
+    assert sink.rules == [("tell_the_desk", "price jump seen", "b")]

@@ -10,6 +10,7 @@ import typer
 
 from orchestrade.cli.console import console, reports_user_errors
 from orchestrade.notify import DeliveryError, NotifyConfigError, load_notify_settings, probe_channel
+from orchestrade.notify.service import NotificationService
 from orchestrade.settings import Settings
 
 NOTIFY_FILE = "notify.yaml"
@@ -54,3 +55,16 @@ def notify_test(
 
 def _attempts(count: int) -> str:
     return f"{count} attempt" if count == 1 else f"{count} attempts"
+
+
+def notifier_from(path: Path | None, home: Path) -> NotificationService | None:
+    """The notification service of `path`, or of ``home/notify.yaml`` when that exists
+    (None: no settings, no notifications).
+
+    Raises:
+        NotifyConfigError: the settings are unreadable or wrong (the message names the field).
+    """
+    default = home / NOTIFY_FILE
+    if path is None and not default.is_file():
+        return None
+    return NotificationService.from_settings(load_notify_settings(path or default))

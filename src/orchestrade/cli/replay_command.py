@@ -48,13 +48,13 @@ from orchestrade.cli.backtest_command import (
     result_table,
 )
 from orchestrade.cli.console import console, reports_user_errors
+from orchestrade.cli.notify_command import notifier_from
 from orchestrade.settings import Settings
 
 if TYPE_CHECKING:
     from orchestrade.backtest.engine import Backtest
     from orchestrade.bus import Bus
     from orchestrade.domain import Tick
-    from orchestrade.notify.service import NotificationService
     from orchestrade.orchestration.runtime import NodeStatus, ReplayOutcome
     from orchestrade.portfolio.rebalancing import RebalanceSchedule
 
@@ -254,7 +254,7 @@ def _run_node(mode: str, options: dict[str, Any], **pace: Any) -> None:
     quiet = bool(options.get("quiet"))
 
     schedule = _schedule(options.get("rebalance"))
-    notifier = _notifier(options.get("notify"), home)
+    notifier = notifier_from(options.get("notify"), home)
 
     async def main() -> ReplayOutcome:
         bus = await _bus(options["bus"], bot)
@@ -330,19 +330,6 @@ def _schedule(frequency: str | None) -> RebalanceSchedule | None:
     if frequency not in (RebalanceFrequency.WEEKLY, RebalanceFrequency.MONTHLY):
         raise typer.BadParameter(f"--rebalance must be weekly or monthly, got {frequency!r}")
     return RebalanceSchedule(RebalanceFrequency(frequency))
-
-
-def _notifier(path: Path | None, home: Path) -> NotificationService | None:
-    """The notification service of ``--notify`` (or of ORCHESTRADE_HOME/notify.yaml)."""
-    from orchestrade.cli.notify_command import NOTIFY_FILE
-
-    default = home / NOTIFY_FILE
-    if path is None and not default.is_file():
-        return None
-    from orchestrade.notify.service import NotificationService
-    from orchestrade.notify.settings import load_notify_settings
-
-    return NotificationService.from_settings(load_notify_settings(path or default))
 
 
 def _make_backtest(strategy: str, options: dict[str, Any]) -> Backtest:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from orchestrade.cli.console import console, reports_user_errors
+from orchestrade.cli.notify_command import notifier_from
 from orchestrade.cli.options import DatabaseOption, open_database
 from orchestrade.cli.user_commands import require_api_extra
 from orchestrade.domain.errors import OrchestradeError
@@ -77,8 +78,13 @@ def serve_store(
     from orchestrade.api import API_PREFIX, create_app
     from orchestrade.orchestration.supervisor import BotSupervisor
 
+    notifier = notifier_from(None, settings.home)
     supervisor = BotSupervisor(
-        store, home=settings.home, risk=settings.risk, rules_settings=settings.rules
+        store,
+        home=settings.home,
+        risk=settings.risk,
+        rules_settings=settings.rules,
+        notifier=notifier,
     )
     app = create_app(store, settings.api, control=supervisor)
     config = uvicorn.Config(app, host=host, port=port, log_level="info")
@@ -90,6 +96,8 @@ def serve_store(
     @asynccontextmanager
     async def lifespan(application: Any) -> AsyncIterator[Any]:
         async with inner(application) as state:
+            if notifier is not None:
+                await notifier.start()
             try:
                 resumed = await supervisor.resume()
                 if resumed:
@@ -105,6 +113,8 @@ def serve_store(
                 yield state
             finally:
                 await supervisor.close()
+                if notifier is not None:
+                    await notifier.close()
 
     app.router.lifespan_context = lifespan
     if not app.state.context.accounts.users():

@@ -123,7 +123,16 @@ class Orchestrator(Agent):
         """Carry out the stop and notify effects of `outcome`."""
         for match in outcome.effects:
             if match.action is Action.NOTIFY:
-                notify_log.warning("%s: %s", match.rule, match.reason)
+                notify_log.warning(
+                    "%s: %s",
+                    match.rule,
+                    match.reason,
+                    extra={
+                        "rule": match.rule,
+                        "notify_message": match.params.get("message", ""),
+                        "bot_id": outcome.bot_id,
+                    },
+                )
             elif match.action is Action.STOP_BOT:
                 bot = outcome.bot_id
                 if bot is not None and bot in self.states:
@@ -194,6 +203,8 @@ class Orchestrator(Agent):
             return
         outcome = self.rules.evaluate(event)
         self._keep_decision(signal, approved=outcome.approved, reason="; ".join(outcome.reasons))
+        if outcome.effects:
+            await self.apply_effects(outcome)
         if not outcome.approved:
             self.decisions["rejected"] += 1
             log.debug("signal rejected: %s %s %s", signal.symbol, signal.side, outcome.reasons)

@@ -43,7 +43,7 @@ from orchestrade.agents.anomaly import AnomalyAgent
 from orchestrade.agents.base import Agent
 from orchestrade.agents.data import ReplayDataAgent
 from orchestrade.agents.execution import ExecutionAgent
-from orchestrade.agents.notifier import NotificationAgent, NotificationSink
+from orchestrade.agents.notifier import RULE_LOGGER, NotificationAgent, NotificationSink
 from orchestrade.agents.portfolio import PortfolioAgent
 from orchestrade.agents.rebalancing import RebalancingAgent
 from orchestrade.agents.replay_feed import BarSlice, iter_slices, iter_tick_slices
@@ -213,6 +213,8 @@ class TradingNode:
         rebalance_policy: objective, covariance, bounds and threshold of the proposals.
         notifier: hand the notifiable events and the rules' notify effects to this
             service (`orchestrade.notify.NotificationService`); None: no notifications.
+        notify_rules: also hand over the rules' notify effects (they are records of one
+            process-wide logger: with several nodes in a process, one bridge must do it).
         anomalies: run the anomaly agent (with the OMS): bot and market detectors and the
             daily-loss circuit breaker at the risk settings' max daily loss; its findings go
             through the rules (a HIGH one stops the bot: the backtest has no such detectors,
@@ -245,6 +247,7 @@ class TradingNode:
         rebalance: RebalanceSchedule | None = None,
         rebalance_policy: RebalancePolicy | None = None,
         notifier: NotificationSink | None = None,
+        notify_rules: bool = True,
         anomalies: bool = True,
         anomaly_thresholds: AnomalyThresholds | None = None,
     ) -> None:
@@ -305,6 +308,7 @@ class TradingNode:
         self._rebalance = rebalance
         self._rebalance_policy = rebalance_policy
         self._notifier = notifier
+        self._notify_rules = notify_rules
         self._anomalies = anomalies
         self._anomaly_thresholds = anomaly_thresholds
         self.anomaly: AnomalyAgent | None = None
@@ -478,7 +482,9 @@ class TradingNode:
         if self._notifier is not None:
             # Outside `agents`: it starts with the bus and stops after it, so that it still
             # hands over the last events of the run.
-            self.notifications = NotificationAgent(bus, self._notifier)
+            self.notifications = NotificationAgent(
+                bus, self._notifier, rule_logger=RULE_LOGGER if self._notify_rules else None
+            )
         if "data" in wanted:
             timeframe = self.backtest.bars.timeframe
             slices = (

@@ -38,6 +38,7 @@ from typing import Any
 from pydantic import ValidationError as PydanticValidationError
 
 from orchestrade.agents.base import Agent
+from orchestrade.agents.notifier import RULE_LOGGER, NotificationSink, RuleLogHandler
 from orchestrade.agents.risk import RiskAgent
 from orchestrade.bus import InMemoryBus
 from orchestrade.domain import (
@@ -131,6 +132,8 @@ class BotSupervisor:
         hub: the event hub (default: a new one of the default capacity).
         stop_grace_s: how long a stopping node may take to finish its slice.
         clock: aware UTC now (bot record times).
+        notifier: the notification service every node hands its notifiable events to, and
+            the one bridge of the rules' notify effects (None: no notifications).
 
     Raises:
         RuntimeConfigurationError: `store` is an in-memory SQLite database.
@@ -147,6 +150,7 @@ class BotSupervisor:
         hub: EventHub | None = None,
         stop_grace_s: float = DEFAULT_STOP_GRACE_S,
         clock: Callable[[], datetime] | None = None,
+        notifier: NotificationSink | None = None,
     ) -> None:
         url = store.engine.url
         if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
@@ -167,6 +171,12 @@ class BotSupervisor:
         self.stop_grace_s = stop_grace_s
         self._clock = clock if clock is not None else _utc_now
         self._bots = BotRepository(store)
+        self._notifier = notifier
+        # One bridge for the rules' notify effects of every node (a process-wide logger).
+        self._rule_bridge: RuleLogHandler | None = None
+        if notifier is not None:
+            self._rule_bridge = RuleLogHandler(notifier, RULE_LOGGER)
+            logging.getLogger(RULE_LOGGER).addHandler(self._rule_bridge)
         self._audit = AuditLog(store)
         self._runs: dict[BotId, _Run] = {}
         self._locks: dict[BotId, asyncio.Lock] = {}
@@ -557,6 +567,9 @@ class BotSupervisor:
             run.request_stop("process stopping")
         for run in runs:
             await self._ended(run)
+        if self._rule_bridge is not None:
+            logging.getLogger(RULE_LOGGER).removeHandler(self._rule_bridge)
+            self._rule_bridge = None
 
     # -- internals -------------------------------------------------------------------------
 
@@ -599,6 +612,8 @@ class BotSupervisor:
                 speed=settings.speed,
                 interval_s=settings.interval_s,
                 rules=engine,
+                notifier=self._notifier,
+                notify_rules=False,
             )
         except ControlError:
             raise
