@@ -15,6 +15,7 @@ BENCHMARKS = (
     "bench_oms",
     "bench_replay",
     "bench_backtest",
+    "bench_api",
 )
 
 

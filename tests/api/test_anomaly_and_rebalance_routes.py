@@ -303,3 +303,18 @@ def test_decided_unknown_or_viewer_applies_are_refused(api: Api) -> None:
     assert_error(by_viewer, 403, "forbidden")
     assert twice[0].status_code == 200
     assert assert_error(twice[1], 409, "conflict") == f"rebalance {proposed} is applied already"
+
+
+def test_an_id_past_the_database_s_integers_is_422_not_500(api: Api) -> None:
+    # Found by schemathesis: SQLite's driver overflowed on the id (an unhandled 500).
+    too_big = 2**63
+
+    read = api.client.get(f"/api/v1/rebalances/{too_big}", headers=api.headers(Role.VIEWER))
+    apply = api.client.post(f"/api/v1/rebalances/{too_big}/apply", headers=api.headers(Role.TRADER))
+    largest = api.client.get(f"/api/v1/rebalances/{too_big - 1}", headers=api.headers(Role.VIEWER))
+
+    assert assert_error(read, 422, "invalid_request") == (
+        "path.rebalance_id: Input should be less than or equal to 9223372036854775807"
+    )
+    assert assert_error(apply, 422, "invalid_request").startswith("path.rebalance_id:")
+    assert assert_error(largest, 404, "not_found") == f"no rebalance {too_big - 1}"

@@ -10,6 +10,7 @@ from fakes.auth import T0
 from orchestrade.auth import Role
 
 from .conftest import NAMES, PASSWORDS, Api
+from .test_errors import assert_error
 
 LOGIN = "/api/v1/auth/login"
 
@@ -192,3 +193,30 @@ def test_user_administration_errors(api: Api) -> None:
     assert bad_role.status_code == 422
     assert (self_lockout.status_code, self_lockout.json()["error"]["code"]) == (409, "self_lockout")
     assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "not_found")
+
+
+def test_user_and_key_ids_past_the_database_s_integers_are_422_not_500(api: Api) -> None:
+    # Found by schemathesis: SQLite's driver overflowed on the id (an unhandled 500).
+    admin, too_big = api.headers(Role.ADMIN), 2**63
+    calls = {
+        "path.user_id": [
+            api.client.patch(f"/api/v1/users/{too_big}", json={"disabled": True}, headers=admin),
+            api.client.get(f"/api/v1/users/{too_big}/api-keys", headers=admin),
+            api.client.post(
+                f"/api/v1/users/{too_big}/api-keys", json={"name": "scraper"}, headers=admin
+            ),
+            api.client.delete(f"/api/v1/users/{too_big}/api-keys/1", headers=admin),
+        ],
+        "path.key_id": [
+            api.client.delete(f"/api/v1/users/1/api-keys/{too_big}", headers=admin),
+            api.client.delete(f"/api/v1/auth/api-keys/{too_big}", headers=admin),
+        ],
+    }
+
+    for where, responses in calls.items():
+        for response in responses:
+            assert assert_error(response, 422, "invalid_request") == (
+                f"{where}: Input should be less than or equal to 9223372036854775807"
+            )
+    largest = api.client.delete(f"/api/v1/auth/api-keys/{too_big - 1}", headers=admin)
+    assert_error(largest, 404, "not_found")

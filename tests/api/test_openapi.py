@@ -97,3 +97,20 @@ def test_passwords_are_write_only_secrets_in_the_document(api: Api) -> None:
         assert password["format"] == "password"
         assert password["writeOnly"] is True
     assert schemas["UserIn"]["properties"]["password"]["minLength"] == 12
+
+
+def test_every_operation_with_a_body_documents_the_400_of_an_unreadable_one(api: Api) -> None:
+    with_body = [
+        (method, path, operation)
+        for method, path, operation in operations(api)
+        if "requestBody" in operation
+    ]
+
+    for method, path, operation in with_body:
+        assert "400" in operation["responses"], (method, path)
+    assert len(with_body) >= 11
+    assert all(
+        "400" not in operation["responses"]
+        for _, _, operation in operations(api)
+        if "requestBody" not in operation
+    )

@@ -285,3 +285,17 @@ def test_win_rate_counts_the_round_trips_that_made_money_after_costs(portfolio: 
         headers=portfolio.headers(Role.VIEWER),
     ).json()
     assert window["total"]["closed_trades"] == 2  # a's second trip and b's close in window
+
+
+def test_a_blank_bot_id_is_422_not_500(portfolio: Api) -> None:
+    # Found by schemathesis: the snapshot store refused the blank id (an unhandled 500).
+    for blank in (" ", "\r"):
+        response = portfolio.client.get(
+            "/api/v1/portfolio/equity",
+            params={"bot_id": blank},
+            headers=portfolio.headers(Role.VIEWER),
+        )
+
+        assert assert_error(response, 422, "invalid_request") == (
+            "query.bot_id: String should match pattern '\\S'"
+        )

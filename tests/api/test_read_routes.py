@@ -24,6 +24,7 @@ from orchestrade.domain import (
 from orchestrade.storage import SignalDecision
 
 from .conftest import Api
+from .test_errors import assert_error
 
 T = datetime(2024, 3, 4, 0, 30, tzinfo=UTC)
 SAMSUNG, HYNIX = Symbol("005930"), Symbol("000660")
@@ -254,3 +255,16 @@ def test_the_audit_log_pages_with_a_cursor_and_filters(api: Api) -> None:
     assert newest["items"][0]["bot_id"] == "b-2"
     assert [item["symbol"] for item in b2["items"]] == ["000660"]
     assert [item["kind"] for item in late["items"]] == ["fill", "order.new"]
+
+
+def test_an_audit_cursor_past_the_database_s_integers_is_422_not_500(api: Api) -> None:
+    # Found by schemathesis: SQLite's driver overflowed on the cursor (an unhandled 500).
+    viewer = api.headers(Role.VIEWER)
+
+    too_big = api.client.get("/api/v1/audit", params={"cursor": 2**63}, headers=viewer)
+    largest = api.client.get("/api/v1/audit", params={"cursor": 2**63 - 1}, headers=viewer)
+
+    assert assert_error(too_big, 422, "invalid_request") == (
+        "query.cursor: Input should be less than or equal to 9223372036854775807"
+    )
+    assert largest.json() == {"items": [], "next_cursor": None}

@@ -82,6 +82,33 @@ def test_positions_are_kept_apart_per_bot_and_for_the_account(
     }
 
 
+def test_positions_by_bot_leaves_out_flat_ones_however_zero_is_written(
+    portfolio: PortfolioRepository,
+) -> None:
+    # Zero as fills leave it ("0.0" after 7307.0 - 7307.0, "0E-8" from crypto lots) is flat;
+    # a tiny or written-with-exponent quantity is not.
+    flat = [
+        Position(Symbol(f"F{number}"), quantity, Decimal(0), Decimal("-1.5"))
+        for number, quantity in enumerate(
+            [Decimal(0), Decimal("0.0"), Decimal("-0"), Decimal("0E-8")]
+        )
+    ]
+    tiny = Position(Symbol("T"), Decimal("0.00000001"), Decimal("0.0005"))
+    large = Position(Symbol("L"), Decimal("1E+2"), Decimal("1E+4"))
+    short = Position(Symbol("S"), Decimal("-3.0"), Decimal(-300))
+    portfolio.save_positions([*flat, tiny, large, short], at=T0, bot_id=BotId("b-1"))
+    portfolio.save_positions([Position(A, realized_pnl=Decimal(7))], at=T0)
+
+    held = portfolio.positions_by_bot(include_flat=False)
+    everything = portfolio.positions_by_bot()
+
+    assert held == {BotId("b-1"): {Symbol("L"): large, Symbol("S"): short, Symbol("T"): tiny}}
+    assert everything[BotId("b-1")] == {
+        position.symbol: position for position in [*flat, tiny, large, short]
+    }
+    assert everything[None] == {A: Position(A, realized_pnl=Decimal(7))}
+
+
 def test_a_symbol_twice_in_one_save_is_refused(portfolio: PortfolioRepository) -> None:
     with pytest.raises(ValidationError, match="list a symbol twice"):
         portfolio.save_positions([Position(A), Position(A)], at=T0)

@@ -72,7 +72,8 @@ def error_response(
 
 def install_error_handlers(app: FastAPI) -> None:
     """Route HTTP, validation, auth and storage errors to `error_response`, and make the
-    OpenAPI document say so (FastAPI documents its own 422 body, which we replace)."""
+    OpenAPI document say so (FastAPI documents its own 422 body, which we replace, and not
+    the 400 it answers a body it cannot read with, which we add)."""
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(AuthError, _auth_error)
@@ -82,7 +83,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = _our_validation_errors(generate())
+            app.openapi_schema = _unreadable_bodies(_our_validation_errors(generate()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -186,6 +187,27 @@ def _our_validation_errors(document: dict[str, Any]) -> dict[str, Any]:
     schemas = document.get("components", {}).get("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
+    return document
+
+
+def _unreadable_bodies(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with a 400 `ErrorOut` on every operation that takes a body.
+
+    FastAPI answers a body it cannot decode (bytes that are not UTF-8) with a 400 before
+    any validation runs, whatever the route declares.
+    """
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            if "requestBody" in operation:
+                operation.setdefault("responses", {}).setdefault(
+                    "400",
+                    {
+                        "description": HTTPStatus.BAD_REQUEST.phrase,
+                        "content": {
+                            "application/json": {"schema": {"$ref": f"{_SCHEMAS}ErrorOut"}}
+                        },
+                    },
+                )
     return document
 
 

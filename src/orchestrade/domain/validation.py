@@ -30,7 +30,13 @@ def require_utc(name: str, value: object) -> datetime:
         raise ValidationError(
             f"{name} must be timezone-aware (UTC), got naive datetime {value.isoformat()}"
         )
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before the first UTC datetime
+        raise ValidationError(
+            f"{name} {value.isoformat()} is out of range: in UTC it is before year 1 or "
+            "after year 9999"
+        ) from None
 
 
 def require_decimal(name: str, value: object) -> Decimal:

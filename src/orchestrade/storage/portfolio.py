@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Float, Table, cast, select
 from sqlalchemy.engine import Row
 
 from orchestrade.domain import BotId, Position, Symbol, ValidationError
@@ -84,16 +84,35 @@ class PortfolioRepository:
                 for row in read.connection.execute(query)
             }
 
-    def positions_by_bot(self) -> dict[BotId | None, dict[Symbol, Position]]:
-        """Every saved position, grouped by bot (None: the account)."""
-        query = select(POSITIONS).order_by(POSITIONS.c.bot_key, POSITIONS.c.symbol)
+    def positions_by_bot(
+        self, *, include_flat: bool = True
+    ) -> dict[BotId | None, dict[Symbol, Position]]:
+        """Every saved position, grouped by bot (None: the account); the flat ones only
+        with `include_flat`.
+
+        The API's positions list reads this hundreds of times a second, and after a long
+        run most rows are flat (every symbol a bot ever traded keeps its row), so they are
+        left out by the query rather than built and dropped. Quantities are exact decimals
+        (text on SQLite, where "0.0" and "0E-8" are as flat as "0"): the query tests their
+        value as a float, which is zero only for zero (short of quantities below 1e-323).
+        """
+        columns = POSITIONS.c
+        query = select(
+            columns.bot_key,
+            columns.symbol,
+            columns.quantity,
+            columns.cost_basis,
+            columns.realized_pnl,
+        ).order_by(columns.bot_key, columns.symbol)
+        if not include_flat:
+            query = query.where(cast(columns.quantity, Float) != 0)
         grouped: dict[BotId | None, dict[Symbol, Position]] = {}
         with self._store.reading() as read:
-            for row in read.connection.execute(query):
-                owner = None if row.bot_key == ACCOUNT_KEY else BotId(row.bot_key)
-                symbol = Symbol(row.symbol)
+            for key, name, quantity, cost_basis, realized_pnl in read.connection.execute(query):
+                owner = None if key == ACCOUNT_KEY else BotId(key)
+                symbol = Symbol(name)
                 grouped.setdefault(owner, {})[symbol] = Position(
-                    symbol, row.quantity, row.cost_basis, row.realized_pnl
+                    symbol, quantity, cost_basis, realized_pnl
                 )
         return grouped
 

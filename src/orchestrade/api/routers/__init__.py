@@ -6,3 +6,6 @@ walks.
 """
 
 API_PREFIX = "/api/v1"
+MAX_ROW_ID = 2**63 - 1
+"""The largest id a route takes: a database's 64-bit integer (SQLite's INTEGER, PostgreSQL's
+BIGINT). A larger one is a 422, not a driver overflow answered with 500."""

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from orchestrade.api.deps import Context
-from orchestrade.api.routers import API_PREFIX
+from orchestrade.api.routers import API_PREFIX, MAX_ROW_ID
 from orchestrade.api.schemas.audit import AuditEventOut, AuditPageOut
 from orchestrade.api.schemas.errors import error_responses
 from orchestrade.api.security import ViewerUser
@@ -32,7 +32,7 @@ def audit_events(
     ] = None,
     symbol: Annotated[str | None, Query(min_length=1)] = None,
     cursor: Annotated[
-        int | None, Query(ge=0, description="`next_cursor` of the last page.")
+        int | None, Query(ge=0, le=MAX_ROW_ID, description="`next_cursor` of the last page.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     newest_first: bool = False,

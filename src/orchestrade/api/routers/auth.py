@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 
 from orchestrade.api.deps import Context
-from orchestrade.api.routers import API_PREFIX
+from orchestrade.api.routers import API_PREFIX, MAX_ROW_ID
 from orchestrade.api.schemas.auth import (
     ApiKeyCreatedOut,
     ApiKeyIn,
@@ -21,7 +21,7 @@ from orchestrade.api.security import TraderUser, ViewerUser
 from orchestrade.auth import AuthenticationError, LoginRateLimitedError
 
 router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"])
-KeyId = Annotated[int, Path(ge=1)]
+KeyId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 @router.post("/login", responses=error_responses(401, 422, 429))

@@ -41,6 +41,8 @@ router = APIRouter(
 )
 ACCOUNT = "account"
 """The key of the whole account in `PortfolioMetricsOut.skipped`."""
+NOT_BLANK = r"\S"
+"""A pattern of text with something besides white space in it."""
 Start = Annotated[datetime | None, Query(description="At or after (ISO 8601 with offset).")]
 End = Annotated[datetime | None, Query(description="Before (ISO 8601 with offset).")]
 
@@ -49,7 +51,10 @@ End = Annotated[datetime | None, Query(description="Before (ISO 8601 with offset
 def equity_history(
     user: ViewerUser,
     context: Context,
-    bot_id: Annotated[str | None, Query(min_length=1, description="Only this bot's.")] = None,
+    bot_id: Annotated[
+        # No bot has a blank id, and the snapshot store refuses to look one up.
+        str | None, Query(min_length=1, pattern=NOT_BLANK, description="Only this bot's.")
+    ] = None,
     start: Start = None,
     end: End = None,
 ) -> EquityHistoryOut:

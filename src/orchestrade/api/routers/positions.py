@@ -18,7 +18,7 @@ router = APIRouter(
 
 
 @router.get("")
-def list_positions(
+async def list_positions(
     user: ViewerUser,
     context: Context,
     bot_id: Annotated[str | None, Query(min_length=1, description="Only this bot's.")] = None,
@@ -26,12 +26,17 @@ def list_positions(
         bool, Query(description="Also flat positions (they carry realized P&L).")
     ] = False,
 ) -> list[PositionOut]:
-    """Saved positions by bot (null: the account), then symbol."""
-    grouped = context.portfolio.positions_by_bot()
+    """Saved positions by bot (null: the account), then symbol.
+
+    A coroutine on purpose: dashboards poll this route, and a plain function would cost two
+    round trips through the worker threads (the call and the check of its answer), each
+    waiting for the event loop to let go of the GIL while bots run in it; the read itself
+    is one short query on a small table.
+    """
+    grouped = context.portfolio.positions_by_bot(include_flat=include_flat)
     return [
         PositionOut.of(owner, position)
         for owner, positions in grouped.items()
         if bot_id is None or owner == bot_id
         for position in positions.values()
-        if include_flat or not position.is_flat
     ]

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from orchestrade.api.deps import ApiContext, Context
 from orchestrade.api.errors import ApiError
-from orchestrade.api.routers import API_PREFIX
+from orchestrade.api.routers import API_PREFIX, MAX_ROW_ID
 from orchestrade.api.schemas.errors import error_responses
 from orchestrade.api.schemas.rebalances import RebalanceAppliedOut, RebalanceOut
 from orchestrade.api.security import TraderUser, ViewerUser
@@ -28,7 +28,7 @@ router = APIRouter(
     prefix=f"{API_PREFIX}/rebalances", tags=["rebalances"], responses=error_responses(401, 422)
 )
 log = logging.getLogger(__name__)
-RebalanceId = Annotated[int, Path(ge=1)]
+RebalanceId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 @router.get("")

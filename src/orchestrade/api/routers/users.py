@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from orchestrade.api.deps import Context
-from orchestrade.api.routers import API_PREFIX
+from orchestrade.api.routers import API_PREFIX, MAX_ROW_ID
 from orchestrade.api.schemas.auth import (
     ApiKeyCreatedOut,
     ApiKeyIn,
@@ -22,8 +22,8 @@ from orchestrade.api.security import AdminUser
 router = APIRouter(
     prefix=f"{API_PREFIX}/users", tags=["users"], responses=error_responses(401, 403)
 )
-UserId = Annotated[int, Path(ge=1)]
-KeyId = Annotated[int, Path(ge=1)]
+UserId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+KeyId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 @router.get("")
