@@ -49,7 +49,7 @@ class ApiContext:
     control: TradingControl | None = None
 
 
-def api_context(request: Request) -> ApiContext:
+async def api_context(request: Request) -> ApiContext:
     """The app's `ApiContext` (kept in `app.state.context`)."""
     return cast(ApiContext, request.app.state.context)
 

@@ -30,12 +30,15 @@ _api_key = APIKeyHeader(
 )
 
 
-def current_user(
+async def current_user(
     context: Context,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key)],
 ) -> User:
     """The active user behind the request's credentials.
+
+    A coroutine on purpose: the lookup is one short query, and a sync dependency would cost
+    every request a round trip through the worker threads (measured by bench/bench_api.py).
 
     Raises:
         ApiError: 401 when there are none (a bad token or key raises `AuthenticationError`,
@@ -57,7 +60,7 @@ class RoleRequirement:
 
     role: Role
 
-    def __call__(self, user: Annotated[User, Depends(current_user)]) -> User:
+    async def __call__(self, user: Annotated[User, Depends(current_user)]) -> User:
         if not user.role.allows(self.role):
             raise ApiError(
                 403, "forbidden", f"this needs the {self.role} role; {user.name} is a {user.role}"
