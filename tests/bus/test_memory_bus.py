@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -13,6 +14,7 @@ from orchestrade.bus import (
     Overflow,
     QueueFullError,
     SubscriptionError,
+    memory,
 )
 from orchestrade.bus.memory import PriorityQueue
 from orchestrade.domain import AgentHeartbeat, Envelope
@@ -200,3 +202,149 @@ async def test_the_priority_queue_is_fifo_among_equal_priorities() -> None:
     order = [(await queue.get()).payload for _ in envelopes]
 
     assert [m.sequence for m in order] == [2, 0, 1, 3]  # type: ignore[union-attr]
+
+
+async def test_publish_returns_before_any_handler_runs() -> None:
+    bus = InMemoryBus(clock=fixed_clock)
+    recorder = Recorder()
+    await bus.subscribe(AgentHeartbeat, recorder)
+    await bus.start()
+
+    await bus.publish(beat(0))
+
+    assert recorder.sequences == []
+    await bus.wait_idle()
+    assert recorder.sequences == [0]
+    await bus.stop()
+
+
+async def test_what_handlers_publish_waits_behind_what_was_already_queued() -> None:
+    bus = InMemoryBus(clock=fixed_clock)
+    seen: list[str] = []
+
+    def handler(name: str, forward: bool = False) -> Callable[[Envelope], Awaitable[None]]:
+        async def handle(envelope: Envelope) -> None:
+            payload = envelope.payload
+            assert isinstance(payload, AgentHeartbeat)
+            seen.append(f"{name}:{payload.sequence}")
+            if forward and payload.sequence < 10:
+                await bus.publish(beat(payload.sequence + 10), topic="forwarded")
+
+        return handle
+
+    await bus.subscribe(AgentHeartbeat, handler("a", forward=True))
+    await bus.subscribe(AgentHeartbeat, handler("b"))
+    await bus.subscribe("forwarded", handler("c"))
+    await bus.start()
+    await bus.publish(beat(0))
+    await bus.publish(beat(1))
+    await bus.wait_idle()
+    await bus.stop()
+
+    # Breadth first: both originals reach a and b before any forwarded message is handled;
+    # a forwarded message goes to its type's subscribers and to the topic's.
+    assert seen[:4] == ["a:0", "b:0", "a:1", "b:1"]
+    assert sorted(seen[4:]) == ["a:10", "a:11", "b:10", "b:11", "c:10", "c:11"]
+    assert seen.index("c:10") < seen.index("c:11")
+
+
+async def test_a_handler_that_waits_does_not_hold_up_the_other_subscribers() -> None:
+    bus = InMemoryBus(clock=fixed_clock)
+    gate = Gate()
+    other = Recorder()
+    await bus.subscribe(AgentHeartbeat, gate)
+    await bus.subscribe(AgentHeartbeat, other)
+    await bus.start()
+    for n in range(3):
+        await bus.publish(beat(n))
+    await other.wait_for(3)
+
+    assert gate.recorder.sequences == []  # still waiting in the first message
+    gate.open.set()
+    await bus.wait_idle()
+    await bus.stop()
+    assert gate.recorder.sequences == [0, 1, 2]
+    assert bus.stats.delivered == 6
+
+
+async def test_a_handler_that_fails_after_waiting_is_retried_then_counted() -> None:
+    bus = InMemoryBus(clock=fixed_clock)
+    attempts: list[int] = []
+
+    async def flaky(envelope: Envelope) -> None:
+        attempts.append(len(attempts))
+        await asyncio.sleep(0)
+        if len(attempts) < 3:
+            raise RuntimeError("not yet")
+
+    await bus.subscribe(AgentHeartbeat, flaky)
+    await bus.start()
+    await bus.publish(Envelope.wrap(beat(0), sender="t", timestamp=T0, retries=1))
+    await bus.wait_idle()
+    assert len(attempts) == 2
+    assert (bus.stats.failed, bus.stats.delivered) == (1, 0)
+
+    await bus.publish(Envelope.wrap(beat(1), sender="t", timestamp=T0, retries=1))
+    await bus.wait_idle()
+    await bus.stop()
+    assert len(attempts) == 3
+    assert (bus.stats.failed, bus.stats.delivered) == (1, 1)
+
+
+async def test_a_handler_that_fails_at_once_is_retried_as_the_envelope_allows() -> None:
+    bus = InMemoryBus(clock=fixed_clock)
+    attempts: list[int] = []
+
+    async def failing(envelope: Envelope) -> None:
+        attempts.append(envelope.retries)
+        raise RuntimeError("always")
+
+    await bus.subscribe(AgentHeartbeat, failing)
+    await bus.start()
+    await bus.publish(Envelope.wrap(beat(0), sender="t", timestamp=T0, retries=2))
+    await bus.publish(beat(1))
+    await bus.wait_idle()
+    await bus.stop()
+    assert attempts == [2, 2, 2, 0]
+    assert (bus.stats.failed, bus.stats.delivered) == (2, 0)
+
+
+async def test_stopping_cancels_a_waiting_handler_inside_its_wait() -> None:
+    bus = InMemoryBus(clock=fixed_clock)
+    cancelled = asyncio.Event()
+
+    async def stuck(envelope: Envelope) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    await bus.subscribe(AgentHeartbeat, stuck)
+    await bus.start()
+    await bus.publish(beat(0))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    await bus.stop(timeout_s=0.05)
+    assert cancelled.is_set()
+
+
+async def test_a_long_burst_lets_the_loop_run_other_callbacks_in_between(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(memory, "PUMP_TURN_S", 0.0)  # every delivery uses up the turn
+    bus = InMemoryBus(clock=fixed_clock)
+    seen: list[str] = []
+
+    async def handle(envelope: Envelope) -> None:
+        seen.append(f"message {envelope.payload.sequence}")  # type: ignore[union-attr]
+
+    await bus.subscribe(AgentHeartbeat, handle)
+    await bus.start()
+    for n in range(5):
+        await bus.publish(beat(n))
+    asyncio.get_running_loop().call_soon(seen.append, "other callback")
+    await bus.wait_idle()
+    await bus.stop()
+
+    assert seen == ["message 0", "other callback", *(f"message {n}" for n in range(1, 5))]

@@ -1,5 +1,7 @@
 """Envelopes: routing facts, conversation ids and payload type checks."""
 
+import dataclasses
+import os
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -13,6 +15,7 @@ from orchestrade.domain import (
     MessageId,
     OrderId,
     ValidationError,
+    new_message_id,
 )
 
 T0 = datetime(2024, 1, 2, tzinfo=UTC)
@@ -95,3 +98,49 @@ def test_envelope_rejects_bad_values(changes: dict[str, object], message: str) -
 
     with pytest.raises(ValidationError, match=message):
         Envelope(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+def test_message_ids_are_32_hex_characters_and_unique_across_processes() -> None:
+    ids = {new_message_id() for _ in range(20_000)}
+    assert len(ids) == 20_000
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child draws its own prefix: its ids differ from the parent's
+        os.write(write, new_message_id().encode())
+        os._exit(0)
+    os.waitpid(child, 0)
+    from_child = os.read(read, 64).decode()
+    os.close(read)
+    os.close(write)
+    assert len(from_child) == 32
+    assert from_child[:16] != new_message_id()[:16]
+
+
+def test_new_is_wrap_without_the_checks_it_needs_not_repeat() -> None:
+    made = Envelope.new(BEAT, sender="data", timestamp=T0, priority=2)
+    wrapped = Envelope.wrap(BEAT, sender="data", timestamp=T0, priority=2)
+
+    assert made.correlation_id == made.message_id != wrapped.message_id
+    same = {"message_id": made.message_id, "correlation_id": made.correlation_id}
+    assert made == dataclasses.replace(wrapped, **same)
+
+
+@pytest.mark.parametrize(
+    ("sender", "timestamp", "priority"),
+    [
+        ("data", datetime(2024, 1, 2), 0),  # noqa: DTZ001 - naive on purpose
+        ("", T0, 0),
+        ("data", T0, 1.5),
+    ],
+)
+def test_new_checks_what_it_cannot_trust(sender: str, timestamp: datetime, priority: int) -> None:
+    with pytest.raises(ValidationError):
+        Envelope.new(BEAT, sender=sender, timestamp=timestamp, priority=priority)
+
+
+def test_new_converts_other_time_zones_to_utc_as_wrap_does() -> None:
+    seoul = timezone(timedelta(hours=9))
+    made = Envelope.new(BEAT, sender="data", timestamp=T0.astimezone(seoul))
+    assert made.timestamp == T0
+    assert made.timestamp.tzinfo is UTC

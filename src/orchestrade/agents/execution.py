@@ -60,6 +60,10 @@ class SimulatedMarket(Protocol):
 
     async def trade_bar(self, bar: Bar) -> object: ...
 
+    async def begin_bars(self, bars: Sequence[Bar]) -> object: ...
+
+    async def trade_bars(self, bars: Sequence[Bar]) -> object: ...
+
 
 class ExecutionAgent(Agent):
     """Routes order commands through `oms`; drives `market` when the broker is simulated.
@@ -168,20 +172,33 @@ class ExecutionAgent(Agent):
     async def on_bars_opened(self, envelope: Envelope) -> None:
         event = envelope.payload
         assert isinstance(event, BarsOpened)
-        assert self.market is not None
-        for bar in event.bars:
-            await self.market.begin_bar(bar)
-            if self._replay is not None:
-                await self._republish(self._replay.reach(bar.symbol, bar.start, Phase.OPEN))
+        await self._advance(event.bars, Phase.OPEN)
 
     async def on_bars_traded(self, envelope: Envelope) -> None:
         event = envelope.payload
         assert isinstance(event, BarsTraded)
-        assert self.market is not None
-        for bar in event.bars:
-            await self.market.trade_bar(bar)
-            if self._replay is not None:
-                await self._republish(self._replay.reach(bar.symbol, bar.start, Phase.TRADED))
+        await self._advance(event.bars, Phase.TRADED)
+
+    async def _advance(self, bars: Sequence[Bar], phase: Phase) -> None:
+        """Move the market to `phase` of `bars`. The whole slice goes in one call (one
+        commit of the broker's state) unless recorded fills wait to be republished: then
+        bar by bar, each bar's republished fills right after its own market updates."""
+        market, replay = self.market, self._replay
+        assert market is not None
+        if replay is None or not replay.holding:
+            if phase is Phase.OPEN:
+                await market.begin_bars(bars)
+            else:
+                await market.trade_bars(bars)
+            if replay is not None:
+                replay.pass_by(((bar.symbol, bar.start) for bar in bars), phase)
+            return
+        for bar in bars:
+            if phase is Phase.OPEN:
+                await market.begin_bar(bar)
+            else:
+                await market.trade_bar(bar)
+            await self._republish(replay.reach(bar.symbol, bar.start, phase))
 
     async def _republish(self, fills: Sequence[tuple[Order, Fill]]) -> None:
         for order, fill in fills:

@@ -25,7 +25,7 @@ bar it was sent in (price band) but filled at that bar's close is released at th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from enum import IntEnum
 from typing import Literal
@@ -63,6 +63,18 @@ class FillReplay:
     def held(self) -> int:
         """Fills waiting for their moment."""
         return sum(len(fills) for fills in self._held.values())
+
+    @property
+    def holding(self) -> bool:
+        """Whether any fill waits for its moment."""
+        return any(self._held.values())
+
+    def pass_by(self, bars: Iterable[tuple[Symbol, datetime]], phase: Phase) -> None:
+        """`reach` for each (symbol, bar start) of `bars` when nothing is held (`holding`
+        is False): only the positions move."""
+        positions = self._positions
+        for symbol, at in bars:
+            positions[symbol] = (at, phase)
 
     def position(self, symbol: Symbol) -> Moment | None:
         """The bar and phase the replay is at for `symbol` (None before its first bar)."""

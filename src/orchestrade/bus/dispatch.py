@@ -64,33 +64,41 @@ def prepare(
         return message
     if EVENT_TYPES.get(type(message).__name__) is not type(message):
         raise UnknownMessageTypeError(f"{type(message).__name__} is not a registered message type")
-    return Envelope.wrap(message, sender=sender, timestamp=clock(), priority=priority or 0)
+    return Envelope.new(message, sender=sender, timestamp=clock(), priority=priority or 0)
 
 
-async def deliver(handler: Handler, envelope: Envelope, stats: DeliveryStats) -> bool:
+async def deliver(
+    handler: Handler, envelope: Envelope, stats: DeliveryStats, *, attempt: int = 0
+) -> bool:
     """Call `handler`, retrying `envelope.retries` times; True when it succeeded.
 
     A failure is logged and counted, never raised: one failing subscriber must not stop the
-    loop that feeds it, nor the other subscribers of the message.
+    loop that feeds it, nor the other subscribers of the message. `attempt` is the first
+    attempt's number (a caller that made the first attempt itself passes 1).
     """
-    for attempt in range(envelope.retries + 1):
+    for number in range(attempt, envelope.retries + 1):
         try:
             await handler(envelope)
-        except Exception:
+        except Exception:  # noqa: BLE001 - logged by log_failure
             # Boundary: a handler's bug belongs to the handler, not to the bus.
-            log.exception(
-                "handler %r failed on %s (attempt %d of %d)",
-                handler,
-                envelope.type_name,
-                attempt + 1,
-                envelope.retries + 1,
-                extra={"message_id": envelope.message_id},
-            )
+            log_failure(handler, envelope, number)
         else:
             stats.delivered += 1
             return True
     stats.failed += 1
     return False
+
+
+def log_failure(handler: Handler, envelope: Envelope, attempt: int) -> None:
+    """Log the exception being handled: `handler` failed on `envelope` at `attempt`."""
+    log.exception(
+        "handler %r failed on %s (attempt %d of %d)",
+        handler,
+        envelope.type_name,
+        attempt + 1,
+        envelope.retries + 1,
+        extra={"message_id": envelope.message_id},
+    )
 
 
 class PendingReplies:

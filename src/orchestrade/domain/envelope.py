@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import get_args
 
@@ -118,6 +118,38 @@ class Envelope:
             timeout_s=timeout_s,
             retries=retries,
         )
+
+    @classmethod
+    def new(
+        cls, payload: Message, *, sender: str, timestamp: datetime, priority: int = 0
+    ) -> Envelope:
+        """`wrap` for what a bus wraps on every publish (a new conversation, no receiver, no
+        timeout or retries), built without re-checking what is already known to be valid: a
+        registered payload, a text sender, a UTC timestamp and an int priority. Anything
+        else goes through `wrap` and its checks (and errors)."""
+        if (
+            timestamp.tzinfo is not UTC
+            or type(priority) is not int
+            or type(sender) is not str
+            or not sender
+            or EVENT_TYPES.get(type(payload).__name__) is not type(payload)
+        ):
+            return cls.wrap(payload, sender=sender, timestamp=timestamp, priority=priority)
+        message_id = new_message_id()
+        envelope = object.__new__(cls)
+        fill = object.__setattr__
+        fill(envelope, "message_id", message_id)
+        fill(envelope, "type_name", type(payload).__name__)
+        fill(envelope, "sender", sender)
+        fill(envelope, "timestamp", timestamp)
+        fill(envelope, "correlation_id", message_id)
+        fill(envelope, "payload", payload)
+        fill(envelope, "receiver", None)
+        fill(envelope, "causation_id", None)
+        fill(envelope, "priority", priority)
+        fill(envelope, "timeout_s", None)
+        fill(envelope, "retries", 0)
+        return envelope
 
     def reply(
         self,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 import uuid
 from typing import NewType
 
@@ -24,9 +26,28 @@ CorrelationId = NewType("CorrelationId", str)
 MessageId = NewType("MessageId", str)
 
 
-def new_message_id() -> MessageId:
-    """A fresh random message id (uuid4, 32 hex characters)."""
-    return MessageId(uuid.uuid4().hex)
+class _MessageIds:
+    """Message ids: this process's random 64-bit prefix and a counter, 32 hex characters.
+
+    Unique across processes like a uuid4 (the prefixes are random; a forked child draws its
+    own) at a fraction of its cost: a bus wraps several messages per market-data slice, and
+    uuid4 reads the OS's random source every time. Message ids are not secrets.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+        os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
+        self.prefix = os.urandom(8).hex()
+        self.counter = itertools.count()
+
+    def __call__(self) -> MessageId:
+        return MessageId(f"{self.prefix}{next(self.counter) & 0xFFFFFFFFFFFFFFFF:016x}")
+
+
+new_message_id = _MessageIds()
+"""A fresh message id (32 hex characters; see `_MessageIds`)."""
 
 
 def new_order_id() -> OrderId:

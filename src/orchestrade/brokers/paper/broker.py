@@ -227,17 +227,40 @@ class PaperBroker:
             await self._emit(updates)
         return updates
 
+    async def begin_bars(self, bars: Sequence[Bar]) -> list[BrokerUpdate]:
+        """`begin_bar` for each of `bars` (one slice: one bar per symbol), with one commit
+        for all of them and their updates emitted after it, in the bars' order."""
+        changes = Changes()
+        updates: list[BrokerUpdate] = []
+        open_bar, book = self._matcher.open_bar, self._book
+        for bar in bars:
+            open_bar(book, bar, changes, updates)
+        if changes:
+            self._commit(changes)
+        if updates:
+            await self._emit(updates)
+        return updates
+
+    async def trade_bars(self, bars: Sequence[Bar]) -> list[BrokerUpdate]:
+        """`trade_bar` for each of `bars` (one slice), with one commit for all of them and
+        their updates emitted after it, in the bars' order."""
+        changes = Changes()
+        updates: list[BrokerUpdate] = []
+        for bar in bars:
+            self._trade(bar, changes, updates)
+        if changes:
+            self._commit(changes)
+        if updates:
+            await self._emit(updates)
+        return updates
+
     async def trade_bar(self, bar: Bar) -> list[BrokerUpdate]:
         """Trade `bar`'s range for its symbol (step 2 of the module docstring), opening it
         first if `begin_bar` was not called; returns the updates emitted. A bar already
         traded, or earlier than the current one, is ignored."""
         changes = Changes()
         updates: list[BrokerUpdate] = []
-        if not self._matcher.open_bar(self._book, bar, changes, updates):
-            market = self._book.markets[bar.symbol]
-            if bar.start != market.bar.start or market.phase is MarketPhase.TRADED:
-                return []
-        self._matcher.trade_bar(self._book, self._book.markets[bar.symbol], changes, updates)
+        self._trade(bar, changes, updates)
         if changes:
             self._commit(changes)
         if updates:
@@ -318,6 +341,16 @@ class PaperBroker:
         self.close()
 
     # -- internals -----------------------------------------------------------------------
+
+    def _trade(self, bar: Bar, changes: Changes, updates: list[BrokerUpdate]) -> None:
+        """Step 2 for `bar` (opening it first when needed); nothing for a bar already
+        traded or earlier than the symbol's current one."""
+        book = self._book
+        if not self._matcher.open_bar(book, bar, changes, updates):
+            market = book.markets[bar.symbol]
+            if bar.start != market.bar.start or market.phase is MarketPhase.TRADED:
+                return
+        self._matcher.trade_bar(book, book.markets[bar.symbol], changes, updates)
 
     def _commit(self, changes: Changes) -> None:
         book = self._book
