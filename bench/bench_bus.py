@@ -12,6 +12,9 @@ XREADGROUP reads, decoding and XACK. Two publishing patterns:
 - ``N publishers``: N tasks publishing at once (agents, bots, a feed emitting one bar per
   symbol); the Redis bus coalesces the XADDs that are pending together into one pipeline.
 
+A third in-process row is the replay's pattern: one message to `FAN_OUT` subscribers (the
+agents of a node), then `wait_idle`, repeated; its "messages" are deliveries.
+
 The Redis rows need a server at ``ORCHESTRADE_BENCH_REDIS_URL`` (default
 ``redis://127.0.0.1:6379/0``); they are skipped when none answers. Keys go under a unique
 prefix and are deleted afterwards.
@@ -35,6 +38,7 @@ from orchestrade.domain import AgentHeartbeat, AgentId, Envelope
 REDIS_URL = os.environ.get("ORCHESTRADE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 T0 = datetime(2024, 1, 2, tzinfo=UTC)
 PUBLISHERS = 64
+FAN_OUT = 7
 
 
 def main() -> None:
@@ -44,6 +48,7 @@ def main() -> None:
         ("in-process", 1, 100_000, asyncio.run(_run_memory(100_000, 1))),
         ("in-process", PUBLISHERS, 100_000, asyncio.run(_run_memory(100_000, PUBLISHERS))),
     ]
+    rows.append(("in-process", 1, 20_000 * FAN_OUT, asyncio.run(_run_fan_out(20_000))))
     skipped = False
     for publishers, count in ((1, 20_000), (PUBLISHERS, 50_000)):
         timing = asyncio.run(_run_redis(count, publishers))
@@ -66,6 +71,29 @@ def main() -> None:
 
 async def _run_memory(count: int, publishers: int) -> tuple[float, float]:
     return await _measure(InMemoryBus(clock=lambda: T0), count, publishers)
+
+
+async def _run_fan_out(count: int) -> tuple[float, float]:
+    """`count` publishes to `FAN_OUT` subscribers, each followed by `wait_idle`."""
+    bus = InMemoryBus(clock=lambda: T0)
+    received = 0
+
+    async def handler(envelope: Envelope) -> None:
+        nonlocal received
+        received += 1
+
+    for member in range(FAN_OUT):
+        await bus.subscribe(AgentHeartbeat, handler, group=f"agent-{member}")
+    await bus.start()
+    messages = [AgentHeartbeat(AgentId("bench"), T0, sequence) for sequence in range(count)]
+    started, cpu_started = time.perf_counter(), time.process_time()
+    for message in messages:
+        await bus.publish(message)
+        await bus.wait_idle()
+    timing = time.perf_counter() - started, time.process_time() - cpu_started
+    await bus.stop()
+    assert received == count * FAN_OUT
+    return timing
 
 
 async def _run_redis(count: int, publishers: int) -> tuple[float, float] | None:

@@ -75,8 +75,9 @@ class PriorityQueue:
         self._getters: deque[asyncio.Future[None]] = deque()
         self._putters: deque[asyncio.Future[None]] = deque()
         self._unfinished = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._joiners: list[asyncio.Future[None]] = []
+        """`join` calls waiting for the queue to go idle (no Event: most deliveries end with
+        nobody joining, and setting an Event on each would cost more than the delivery)."""
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -135,12 +136,21 @@ class PriorityQueue:
     def task_done(self) -> None:
         """Mark one envelope from `get` as handled (for `join`)."""
         self._unfinished -= 1
-        if self._unfinished == 0:
-            self._idle.set()
+        if not self._unfinished and self._joiners:
+            self._release_joiners()
 
     async def join(self) -> None:
         """Wait until every queued envelope has been got and marked done."""
-        await self._idle.wait()
+        if self._unfinished:
+            joiner = asyncio.get_running_loop().create_future()
+            self._joiners.append(joiner)
+            await joiner
+
+    def _release_joiners(self) -> None:
+        joiners, self._joiners = self._joiners, []
+        for joiner in joiners:
+            if not joiner.done():
+                joiner.set_result(None)
 
     def clear(self) -> int:
         """Discard what is queued; returns how many envelopes were discarded."""
@@ -149,7 +159,7 @@ class PriorityQueue:
         self._unfinished -= count
         if self._unfinished <= 0:
             self._unfinished = 0
-            self._idle.set()
+            self._release_joiners()
         while self._putters:
             self._wake(self._putters)
         return count
@@ -157,8 +167,6 @@ class PriorityQueue:
     def _push(self, envelope: Envelope) -> None:
         heapq.heappush(self._heap, (-envelope.priority, next(self._arrivals), envelope))
         self._unfinished += 1
-        if self._unfinished == 1:
-            self._idle.clear()
         if self._getters:
             self._wake(self._getters)
 
@@ -452,7 +460,7 @@ class InMemoryBus:
         for key in routing_keys(envelope, topic):
             for group in self._groups.get(key, {}).values():
                 queue = group.queue
-                if len(queue) < queue.maxsize:  # room: no policy to apply, nothing to await
+                if len(queue._heap) < queue.maxsize:  # room: no policy, nothing to await
                     queue._push(envelope)
                     self._wake(group)
                     continue
@@ -570,11 +578,12 @@ class InMemoryBus:
         ends = time.perf_counter() + PUMP_TURN_S
         while waiting and self._running:
             group = waiting.popleft()
-            if not len(group.queue):
+            queue = group.queue
+            if not queue._heap:
                 continue
             member = group.idle_member()
             if member is not None:
-                member._handle(group.queue.pop_nowait())
+                member._handle(queue.pop_nowait())
                 if time.perf_counter() > ends and waiting:
                     self._pump_scheduled = True
                     asyncio.get_running_loop().call_soon(self._pump)
