@@ -47,6 +47,7 @@ from orchestrade.auth import (
     AccountService,
     Authenticator,
     Clock,
+    CredentialCache,
     LoginRateLimiter,
     MonotonicClock,
     PasswordHasher,
@@ -96,7 +97,7 @@ def create_app(
             i.e. a random per-process JWT key and no cross-origin access).
         passwords: the argon2 hasher (tests pass cheap parameters).
         clock: aware UTC now, for token expiry and record times (default: the wall clock).
-        monotonic: seconds for the login rate limiter.
+        monotonic: seconds for the login rate limiter and the credential cache.
         registry: where the metrics go (default: a registry of this app's own).
         control: the bots running in this process (None: the routes that need them answer
             503 `no_trading_node`).
@@ -114,6 +115,9 @@ def create_app(
         load_jwt_secret(settings), lifetime_s=settings.token_lifetime_s, clock=clock
     )
     limiter = LoginRateLimiter(attempts=settings.login_attempts_per_minute, clock=monotonic)
+    # Every request shows a credential: one accepted within the last second is not decoded
+    # and looked up again (the account service drops a user's entries when it changes them).
+    credentials = CredentialCache(clock=clock, monotonic=monotonic)
     api_metrics = ApiMetrics(registry)
     if control is not None:
         api_metrics.watch_trading(control)  # orders, fills, rejections, queue depths
@@ -124,8 +128,8 @@ def create_app(
         store=store,
         version=__version__,
         clock=clock,
-        accounts=AccountService(user_store, passwords, clock=clock),
-        authenticator=Authenticator(user_store, passwords, tokens, limiter),
+        accounts=AccountService(user_store, passwords, clock=clock, credentials=credentials),
+        authenticator=Authenticator(user_store, passwords, tokens, limiter, cache=credentials),
         orders=SqlOrderJournal(store),
         portfolio=PortfolioRepository(store),
         signals=SignalRepository(store),

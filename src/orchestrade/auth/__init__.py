@@ -7,6 +7,7 @@ is calling); storage implements the `UserStore` port.
 from orchestrade.auth.accounts import AccountService, CreatedApiKey
 from orchestrade.auth.api_keys import NewApiKey, generate_api_key, hash_api_key
 from orchestrade.auth.authenticator import Authenticator
+from orchestrade.auth.credential_cache import CredentialCache
 from orchestrade.auth.errors import (
     AccountError,
     AuthConfigurationError,
@@ -35,6 +36,7 @@ __all__ = [
     "Authenticator",
     "Clock",
     "CreatedApiKey",
+    "CredentialCache",
     "IssuedToken",
     "LoginRateLimitedError",
     "LoginRateLimiter",

@@ -6,6 +6,7 @@ import builtins
 from dataclasses import dataclass, field
 
 from orchestrade.auth.api_keys import generate_api_key
+from orchestrade.auth.credential_cache import CredentialCache
 from orchestrade.auth.errors import (
     AccountError,
     SelfLockoutError,
@@ -31,12 +32,24 @@ class CreatedApiKey:
 
 
 class AccountService:
-    """Create, list, change and disable users; create, list and revoke their API keys."""
+    """Create, list, change and disable users; create, list and revoke their API keys.
 
-    def __init__(self, users: UserStore, passwords: PasswordHasher, *, clock: Clock) -> None:
+    `credentials`: the cache of the `Authenticator` that serves this process's requests;
+    a change to a user drops their cached credentials at once (after it is stored).
+    """
+
+    def __init__(
+        self,
+        users: UserStore,
+        passwords: PasswordHasher,
+        *,
+        clock: Clock,
+        credentials: CredentialCache | None = None,
+    ) -> None:
         self._users = users
         self._passwords = passwords
         self._clock = clock
+        self._credentials = credentials
 
     def add_user(self, name: str, role: Role, password: str) -> User:
         """Create a user whose password is stored as an argon2id hash only.
@@ -75,9 +88,15 @@ class AccountService:
         """
         if user_id == by.user_id and (disabled or (role is not None and role != by.role)):
             raise SelfLockoutError("you cannot disable your own account or change your own role")
-        return self._users.update(
-            user_id, at=self._clock(), role=None if role is None else _role(role), disabled=disabled
-        )
+        try:
+            return self._users.update(
+                user_id,
+                at=self._clock(),
+                role=None if role is None else _role(role),
+                disabled=disabled,
+            )
+        finally:  # even after a failure: the change may have been stored
+            self._forget(user_id)
 
     def create_api_key(self, user_id: int, name: str) -> CreatedApiKey:
         """Draw a new key for a user; only its hash is stored.
@@ -106,10 +125,17 @@ class AccountService:
         Raises:
             UnknownApiKeyError: the user has no key with this id.
         """
-        revoked = self._users.revoke_api_key(user_id, key_id, at=self._clock())
+        try:
+            revoked = self._users.revoke_api_key(user_id, key_id, at=self._clock())
+        finally:  # even after a failure: the revocation may have been stored
+            self._forget(user_id)
         if revoked is None:
             raise UnknownApiKeyError(f"user {user_id} has no API key {key_id}")
         return revoked
+
+    def _forget(self, user_id: int) -> None:
+        if self._credentials is not None:
+            self._credentials.forget_user(user_id)
 
 
 def _role(role: object) -> Role:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from orchestrade.auth.api_keys import hash_api_key
+from orchestrade.auth.credential_cache import CredentialCache
 from orchestrade.auth.errors import AuthenticationError
 from orchestrade.auth.login_limits import LoginRateLimiter
 from orchestrade.auth.passwords import PasswordHasher
@@ -18,6 +19,10 @@ class Authenticator:
 
     Unknown names, wrong passwords and disabled users get the same answer after the same
     work, so a caller cannot learn which names exist.
+
+    With a `cache`, a token or key that was accepted within the cache's lifetime is not
+    decoded or looked up again (see `CredentialCache`: the `AccountService` of the same
+    process must share it, so that its changes apply at once).
     """
 
     def __init__(
@@ -26,11 +31,14 @@ class Authenticator:
         passwords: PasswordHasher,
         tokens: TokenIssuer,
         limiter: LoginRateLimiter,
+        *,
+        cache: CredentialCache | None = None,
     ) -> None:
         self._users = users
         self._passwords = passwords
         self._tokens = tokens
         self._limiter = limiter
+        self._cache = cache
 
     def login(self, name: str, password: str, *, client: str) -> tuple[User, IssuedToken]:
         """A token for the user whose password this is.
@@ -57,10 +65,19 @@ class Authenticator:
             AuthenticationError: the token is invalid or expired, or its user is gone or
                 disabled.
         """
+        cache = self._cache
+        if cache is not None:
+            key = cache.key(token)
+            cached = cache.user(key)
+            if cached is not None:
+                return cached
+            generation = cache.generation
         claims = self._tokens.verify(token)
         user = self._users.get(claims.user_id)
         if user is None or not user.active:
             raise AuthenticationError("invalid token")
+        if cache is not None:
+            cache.put(key, user, generation=generation, expires_at=claims.expires_at.timestamp())
         return user
 
     def user_for_api_key(self, key: str) -> User:
@@ -69,7 +86,16 @@ class Authenticator:
         Raises:
             AuthenticationError: the key is unknown or revoked, or its user disabled.
         """
+        cache = self._cache
+        if cache is not None:
+            cache_key = cache.key(key)
+            cached = cache.user(cache_key)
+            if cached is not None:
+                return cached
+            generation = cache.generation
         user = self._users.user_for_api_key(hash_api_key(key))
         if user is None or not user.active:
             raise AuthenticationError("invalid API key")
+        if cache is not None:
+            cache.put(cache_key, user, generation=generation, expires_at=None)
         return user

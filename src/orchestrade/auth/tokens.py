@@ -1,7 +1,8 @@
 """Short-lived login tokens: JWTs signed with HS256, checked against an injected clock.
 
-A token names its user by id; the API looks the user up on every request, so disabling a
-user or changing their role takes effect at once, without waiting for tokens to expire.
+A token names its user by id; the API looks the user up again at least every second (its
+`CredentialCache`), and at once after a change through its own `AccountService`, so
+disabling a user or changing their role takes effect without waiting for tokens to expire.
 The signing key comes from the settings (or a file); without one each process draws a
 random key, which only means that tokens end when the process stops.
 """

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError as PydanticValidationError
 
@@ -93,6 +93,17 @@ DEFAULT_STOP_GRACE_S = 5.0
 """How long a stopping node may take to finish its slice before its agents are stopped."""
 
 
+class HeapPolicy(Protocol):
+    """Told when a node has started and when one has ended (the serving process keeps its
+    garbage collections short with it: `orchestrade.cli.serve_heap.FrozenHeap`)."""
+
+    def node_started(self) -> None: ...
+
+    def node_ended(self) -> None:
+        """Called once the node's task is done and the supervisor dropped it."""
+        ...
+
+
 @dataclass(slots=True)
 class _Run:
     """One bot's node and the task that runs it."""
@@ -134,6 +145,7 @@ class BotSupervisor:
         clock: aware UTC now (bot record times).
         notifier: the notification service every node hands its notifiable events to, and
             the one bridge of the rules' notify effects (None: no notifications).
+        heap: told when nodes start and end (None: nothing is).
 
     Raises:
         RuntimeConfigurationError: `store` is an in-memory SQLite database.
@@ -151,6 +163,7 @@ class BotSupervisor:
         stop_grace_s: float = DEFAULT_STOP_GRACE_S,
         clock: Callable[[], datetime] | None = None,
         notifier: NotificationSink | None = None,
+        heap: HeapPolicy | None = None,
     ) -> None:
         url = store.engine.url
         if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
@@ -172,6 +185,7 @@ class BotSupervisor:
         self._clock = clock if clock is not None else _utc_now
         self._bots = BotRepository(store)
         self._notifier = notifier
+        self._heap = heap
         # One bridge for the rules' notify effects of every node (a process-wide logger).
         self._rule_bridge: RuleLogHandler | None = None
         if notifier is not None:
@@ -625,6 +639,10 @@ class BotSupervisor:
         self._change_state(bot, BotState.RUNNING, f"started ({settings.mode})")
         self._runs[bot_id] = run
         run.task = asyncio.get_running_loop().create_task(self._run(run), name=f"bot-{bot_id}")
+        if self._heap is not None:
+            # A done callback runs after the task let go of its frame (and so of the node).
+            heap = self._heap
+            run.task.add_done_callback(lambda _task: heap.node_ended())
         try:
             await asyncio.shield(run.started)
         except Exception as error:
@@ -650,6 +668,8 @@ class BotSupervisor:
         try:
             await node.start()
             run.started.set_result(None)
+            if self._heap is not None:
+                self._heap.node_started()
             await self._until_done(run)
             data = node.data
             completed = data is not None and data.completed and not run.ending
