@@ -102,6 +102,17 @@ def test_a_finding_recorded_again_is_kept_once(store: Store) -> None:
     assert len(repository.recent()) == 4
 
 
+def test_a_batch_of_known_and_new_findings_counts_only_the_new(store: Store) -> None:
+    repository = AnomalyRepository(store)
+    known = [anomaly(minute) for minute in range(10)]
+    repository.record_many(known)
+
+    added = repository.record_many([*known, *(anomaly(minute) for minute in range(10, 15))])
+
+    assert added == 5
+    assert len(repository.recent()) == 15
+
+
 def test_filters_by_time_severity_bot_detector_and_kind(store: Store) -> None:
     repository = AnomalyRepository(store)
     repository.record_many(

@@ -216,6 +216,23 @@ def test_calls_leave_the_window_after_five_minutes() -> None:
     assert relapse.value == 0.5
 
 
+def test_the_rate_is_judged_again_when_calls_leave_the_window_without_new_ones() -> None:
+    detector = ApiErrorRateDetector()
+    detector.update(BOT, at(0), calls=10, errors=0)
+    assert detector.update(BOT, at(100), calls=10, errors=5) is None  # 5 of 20
+
+    after_expiry = detector.update(BOT, at(301), calls=0, errors=0)  # 5 of the last 10
+    still = detector.update(BOT, at(302), calls=0, errors=0)
+    emptied = detector.update(BOT, at(401), calls=0, errors=0)  # no calls left: re-armed
+    again = detector.update(BOT, at(402), calls=10, errors=10)
+
+    assert after_expiry is not None
+    assert after_expiry.value == 0.5
+    assert (still, emptied) == (None, None)
+    assert detector.rate(BOT) == 1.0
+    assert again is not None
+
+
 def test_impossible_counts_are_an_error() -> None:
     with pytest.raises(AnomalyError, match="need 0 <= errors <= calls, got 3 of 2"):
         ApiErrorRateDetector().update(BOT, T0, calls=2, errors=3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 from decimal import Decimal
 
@@ -117,6 +118,52 @@ def test_symbols_have_their_own_windows() -> None:
     other = detector.on_bar(bar(at(60), "200", symbol="BBB"))
 
     assert other is None
+
+
+def test_a_daily_close_still_counts_for_a_minute_bar_that_starts_at_its_end() -> None:
+    detector = PriceMoveDetector()
+    detector.on_bar(bar(at(0), "100", timeframe="1d"))  # its close is at T0 + 1 day
+
+    # 100 (the daily close) -> 106 is 6%; from the minute's own open (103) only 2.9%.
+    after = detector.on_bar(bar(at(86_400), "106", open_="103"))
+
+    assert after is not None
+    assert after.reason == "BTCUSDT rose 6.00% from 100 to 106 within 1 min, limit 5.00%"
+
+
+def test_a_price_exactly_one_window_before_a_long_bars_close_is_inside_its_window() -> None:
+    detector = PriceMoveDetector()
+    detector.on_bar(bar(at(0), "100"))  # closes at 60 s
+
+    hourly = detector.on_bar(bar(at(120 - 3600), "106", timeframe="1h"))  # closes at 120 s
+
+    assert hourly is not None
+    assert hourly.reason == "BTCUSDT rose 6.00% from 100 to 106 within 1 min, limit 5.00%"
+
+
+def test_domain_bars_give_the_findings_of_plain_numbers_on_mixed_timeframes() -> None:
+    thresholds = AnomalyThresholds(price_move_window_s=300)
+    by_bar, by_numbers = PriceMoveDetector(thresholds), PriceMoveDetector(thresholds)
+    rng = random.Random(7)
+    spans = {"1m": 60, "5m": 300, "1h": 3600, "1d": 86_400}
+    seconds, prices = 0, {"AAA": 100.0, "BBB": 50.0}
+    from_bars, from_numbers = [], []
+    for _ in range(3000):
+        symbol = rng.choice(["AAA", "BBB"])
+        timeframe = rng.choice(["1m", "1m", "5m", "1h", "1d"])
+        seconds += rng.choice([-120, 0, 60, 60, 300, 3600, 86_400])  # some out of order
+        open_ = prices[symbol]
+        close = round(open_ * rng.choice([0.9, 0.97, 1.0, 1.01, 1.04, 1.08]), 2)
+        prices[symbol] = close
+        item = bar(at(seconds), str(close), open_=str(open_), symbol=symbol, timeframe=timeframe)
+        end = item.start + timedelta(seconds=spans[timeframe])
+        numbers = (float(item.open), float(item.high), float(item.low), float(item.close))
+
+        from_bars.append(by_bar.on_bar(item))
+        from_numbers.append(by_numbers.update(item.symbol, item.start, end, *numbers))
+
+    assert from_bars == from_numbers
+    assert sum(finding is not None for finding in from_bars) > 50
 
 
 # -- volume spike --------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from orchestrade.data import BarPanel
-from orchestrade.domain import Bar, SignalSide, Symbol
+from orchestrade.domain import Bar, BotId, SignalSide, Symbol
 from orchestrade.strategies import (
     StrategyError,
     StrategySpec,
@@ -162,3 +163,83 @@ def test_replay_of_a_small_panel_with_gaps_matches_the_arrays() -> None:
             **{k: max(v, spec.parameters[k].minimum or 0) for k, v in small.items()}
         )
         assert_same_signals(tuned, panel)
+
+
+def test_non_finite_values_are_refused_in_fields_the_spec_does_not_read() -> None:
+    engine = compile_streaming(builtin_spec("sma_cross"))  # reads only the close
+
+    with pytest.raises(StrategyError, match="non-finite value"):
+        engine.on_values("AAA", day(0), 1.0, 1.0, 1.0, 1.0, float("inf"))
+
+
+def test_the_signals_of_a_slice_are_those_of_update_stamped_with_the_bot() -> None:
+    params = {"fast": 2, "slow": 3}
+    by_bar = compile_streaming(builtin_spec("sma_cross"), params)
+    by_slice = compile_streaming(builtin_spec("sma_cross"), params)
+    rows = {"AAA": [5.0, 4.0, 3.0, 4.0, 6.0, 3.0, 2.0], "BBB": [1.0, 2.0, 3.0, 2.0, 1.0, 1.0, 3.0]}
+
+    expected, emitted = [], []
+    for n in range(7):
+        bars = [bar(symbol, n, closes[n]) for symbol, closes in rows.items()]
+        expected += [
+            dataclasses.replace(signal, bot_id=BotId("bot-1"))
+            for item in bars
+            for signal in by_bar.update(item)
+        ]
+        emitted += by_slice.signals(bars, bot_id=BotId("bot-1"))
+
+    assert emitted == expected
+    assert {signal.symbol for signal in emitted} == {"AAA", "BBB"}
+
+
+def test_bars_of_symbols_left_out_of_a_slice_do_not_feed_the_engine() -> None:
+    engine = compile_streaming(builtin_spec("sma_cross"), {"fast": 2, "slow": 3})
+    closes = [5.0, 4.0, 3.0, 4.0, 6.0]
+
+    skipped = [
+        signal
+        for n, close in enumerate(closes)
+        for signal in engine.signals([bar("AAA", n, close)], symbols={"BBB"})
+    ]
+    fed = [s for n, c in enumerate(closes) for s in engine.update(bar("AAA", n, c))]
+
+    assert skipped == []
+    assert [(s.symbol, s.time) for s in fed] == [("AAA", day(4))]  # a fresh history
+
+
+SHAPES = {
+    "name": "shapes",
+    "parameters": {"level": {"default": 55, "type": "float"}},
+    "indicators": {
+        "rsi": {"fn": "rsi", "params": {"timeperiod": 5}},
+        "ma": {"fn": "sma", "params": {"timeperiod": 4}},
+    },
+    "entry": {
+        "any": [
+            {"lt": [70, "rsi"], "reason": "number_left"},
+            {"cross_above": ["rsi", "$level"], "reason": "cross_parameter"},
+            {
+                "all": [
+                    {"ge": ["close", "ma"]},
+                    {"not": {"between": ["close", {"sub": ["ma", 1]}, {"add": ["ma", 1]}]}},
+                ],
+                "reason": "above_band",
+            },
+        ]
+    },
+    "exit": {"cross_below": ["close", 100], "reason": "below_100"},
+    "confidence": {"exit": {"base": 0.4}},
+}
+"""Every operand shape the streaming conditions specialize (a reference against a reference,
+a number or a parameter, a number on the left, arithmetic), groups, a negation, and a lone
+exit condition with a fixed confidence."""
+
+
+def test_every_condition_shape_equals_the_arrays() -> None:
+    rng = np.random.default_rng(5)
+    close = 100 + rng.normal(0, 1.5, (2, 150)).cumsum(axis=1)
+    panel = make_panel(close, spread=0.5)
+
+    signals = assert_same_signals(load_spec(SHAPES), panel)
+
+    assert signals > 20

@@ -224,20 +224,27 @@ class AnomalyAgent(Agent):
         event = envelope.payload
         assert isinstance(event, BarsOpened)
         if self.ledger is not None:
+            on_open = self.ledger.on_open
             for bar in event.bars:
-                self.ledger.on_open(bar)
+                on_open(bar)
 
     async def on_bars_closed(self, envelope: Envelope) -> None:
         event = envelope.payload
         assert isinstance(event, BarsClosed)
+        ledger, marks = self.ledger, self._marks
+        price_move, volume_spike = self.price_move.on_bar, self.volume_spike.on_bar
         for bar in event.bars:
-            if self.ledger is not None:
-                self.ledger.on_close(bar)
-                for state in self.ledger.accounts_of(bar.symbol):
-                    self._marks.pop(state.account_id, None)
-            for finding in (self.price_move.on_bar(bar), self.volume_spike.on_bar(bar)):
-                if finding is not None:
-                    await self._report(finding)
+            if ledger is not None:
+                ledger.on_close(bar)
+                if marks:  # equities computed since the last close or fill are stale
+                    for state in ledger.accounts_of(bar.symbol):
+                        marks.pop(state.account_id, None)
+            finding = price_move(bar)
+            if finding is not None:
+                await self._report(finding)
+            finding = volume_spike(bar)
+            if finding is not None:
+                await self._report(finding)
         if self.breaker is not None and event.bars:
             trip = self.breaker.update(event.start, self.equities())
             if trip is not None:

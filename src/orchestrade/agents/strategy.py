@@ -8,7 +8,6 @@ orchestrator's job.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 
 from orchestrade.agents.base import Agent
@@ -45,10 +44,6 @@ class StrategyAgent(Agent):
         """Update the engine with every bar of the slice that belongs to this bot."""
         event = envelope.payload
         assert isinstance(event, BarsClosed)
-        for bar in event.bars:
-            if bar.symbol not in self.symbols:
-                continue
-            for signal in self.engine.update(bar):
-                stamped = dataclasses.replace(signal, bot_id=self.bot_id)
-                self.signals_sent += 1
-                await self.publish(SignalGenerated(stamped))
+        for signal in self.engine.signals(event.bars, symbols=self.symbols, bot_id=self.bot_id):
+            self.signals_sent += 1
+            await self.publish(SignalGenerated(signal))

@@ -240,13 +240,18 @@ class ApiErrorRateDetector:
         window = self._calls.get(subject)
         if window is None:
             window = self._calls[subject] = _CallWindow()
+        batches = window.batches
+        horizon = at - self._window
+        if not calls and not (batches and batches[0][0] <= horizon):
+            # Nothing new and nothing left the window: the rate is the one judged at the
+            # previous update (reported then if it was beyond the limit).
+            return None
         if calls:
-            window.batches.append((at, calls, errors))
+            batches.append((at, calls, errors))
             window.calls += calls
             window.errors += errors
-        horizon = at - self._window
-        while window.batches and window.batches[0][0] <= horizon:
-            _, old_calls, old_errors = window.batches.popleft()
+        while batches and batches[0][0] <= horizon:
+            _, old_calls, old_errors = batches.popleft()
             window.calls -= old_calls
             window.errors -= old_errors
         limit = self.thresholds.max_api_error_rate

@@ -21,8 +21,9 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from orchestrade.anomaly.crossing import Crossings
 from orchestrade.anomaly.thresholds import AnomalyThresholds, Detector, format_duration
@@ -56,13 +57,32 @@ class PriceMoveDetector:
         self._window = timedelta(seconds=self.thresholds.price_move_window_s)
         self._prices: dict[Symbol, _Extremes] = {}
         self._crossings: Crossings[Symbol] = Crossings()
+        self._spans: dict[str, timedelta] = {}
 
     def on_bar(self, bar: Bar) -> AnomalyDetected | None:
         """`update` with a domain bar."""
-        end = bar.start + timedelta(seconds=TIMEFRAME_SECONDS[bar.timeframe])
+        span = self._spans.get(bar.timeframe)
+        if span is None:
+            span = self._spans[bar.timeframe] = timedelta(seconds=TIMEFRAME_SECONDS[bar.timeframe])
+        start = bar.start
+        end = start + span
+        if span > self._window:
+            # A bar longer than the window: its open is older than the window at its close.
+            # When every price seen so far is too (daily bars in time order), the window
+            # holds the close alone and there is no move: `update`'s result, without the
+            # conversions of prices it would not use (the close is converted if a later bar
+            # reads it).
+            symbol = bar.symbol
+            extremes = self._prices.get(symbol)
+            if extremes is None or extremes.newest < end - self._window:
+                if extremes is None:
+                    extremes = self._prices[symbol] = _Extremes(end)
+                extremes.keep_alone(end, bar.close)
+                self._crossings.clear(symbol)
+                return None
         return self.update(
             bar.symbol,
-            bar.start,
+            start,
             end,
             float(bar.open),
             float(bar.high),
@@ -81,16 +101,21 @@ class PriceMoveDetector:
         close: float,
     ) -> AnomalyDetected | None:
         """Add one bar (`start` <= `end`); the finding when a fast move just started."""
+        window = self._window
         extremes = self._prices.get(symbol)
         if extremes is None:
-            extremes = self._prices[symbol] = _Extremes()
+            extremes = self._prices[symbol] = _Extremes(end)
+        else:
+            extremes.settle()
+            if end > extremes.newest:
+                extremes.newest = end
         extremes.add(start, open_)
         extremes.add(end, close)
-        extremes.expire(end - self._window)
-        lowest, highest = extremes.lowest(), extremes.highest()
+        extremes.expire(end - window)
+        lowest, highest = extremes.rising[0][1], extremes.falling[0][1]
         rise = (close - lowest) / lowest if lowest > 0 else 0.0
         fall = (highest - close) / highest if highest > 0 else 0.0
-        in_bar = (high - low) / high if end - start <= self._window and high > 0 else 0.0
+        in_bar = (high - low) / high if end - start <= window and high > 0 else 0.0
         move = max(rise, fall, in_bar)
         limit = self.thresholds.max_price_move_pct
         if not self._crossings.rising(symbol, move > limit):
@@ -113,12 +138,23 @@ class PriceMoveDetector:
         )
 
 
-@dataclass(slots=True)
 class _Extremes:
-    """Prices of a time window with their running minimum and maximum (monotonic deques)."""
+    """Prices of a time window with their running minimum and maximum (monotonic deques),
+    and the latest time ever added (`newest`: when it is older than the window, so is every
+    price kept).
 
-    rising: deque[tuple[datetime, float]] = field(default_factory=deque)  # minimum first
-    falling: deque[tuple[datetime, float]] = field(default_factory=deque)  # maximum first
+    `keep_alone` records that the window holds one price alone without touching the deques
+    or converting the price (a long bar's close, which usually leaves the window unread);
+    `settle` makes the deques hold it before they are read.
+    """
+
+    __slots__ = ("alone", "falling", "newest", "rising")
+
+    def __init__(self, newest: datetime) -> None:
+        self.rising: deque[tuple[datetime, float]] = deque()  # minimum first
+        self.falling: deque[tuple[datetime, float]] = deque()  # maximum first
+        self.newest = newest
+        self.alone: tuple[datetime, Decimal] | None = None
 
     def add(self, at: datetime, price: float) -> None:
         rising, falling = self.rising, self.falling
@@ -136,11 +172,21 @@ class _Extremes:
         while self.falling[0][0] < horizon:
             self.falling.popleft()
 
-    def lowest(self) -> float:
-        return self.rising[0][1]
+    def keep_alone(self, at: datetime, price: Decimal) -> None:
+        """From now on the window holds `price` at `at` alone (`at` is the newest time)."""
+        self.alone = (at, price)
+        self.newest = at
 
-    def highest(self) -> float:
-        return self.falling[0][1]
+    def settle(self) -> None:
+        """Put the price kept alone, if any, in the deques (as the only one)."""
+        if self.alone is not None:
+            at, price = self.alone
+            self.alone = None
+            entry = (at, float(price))
+            self.rising.clear()
+            self.rising.append(entry)
+            self.falling.clear()
+            self.falling.append(entry)
 
 
 class VolumeSpikeDetector:
@@ -171,10 +217,22 @@ class VolumeSpikeDetector:
         window = self._volumes.get(symbol)
         if window is None:
             window = self._volumes[symbol] = _VolumeWindow(deque(maxlen=size))
-        full = len(window.volumes) == size
+        volumes = window.volumes
         total = window.total
-        ratio = volume * size / total if full and total > 0 else 0.0
-        window.add(volume)
+        if len(volumes) == size:  # full: judge, then the oldest volume leaves the sum
+            ratio = volume * size / total if total > 0 else 0.0
+            kept = total - volumes[0]
+        else:
+            ratio = 0.0
+            kept = total
+        volumes.append(volume)
+        added = window.added + 1
+        if added >= len(volumes):  # recomputed exactly once per window length
+            window.total = math.fsum(volumes)
+            window.added = 0
+        else:
+            window.total = kept + volume
+            window.added = added
         factor = self.thresholds.volume_spike_factor
         if not self._crossings.rising(symbol, ratio > factor):
             return None
@@ -201,18 +259,6 @@ class _VolumeWindow:
     volumes: deque[float]
     total: float = 0.0
     added: int = 0
-
-    def add(self, volume: float) -> None:
-        volumes = self.volumes
-        if len(volumes) == volumes.maxlen:
-            self.total -= volumes[0]
-        volumes.append(volume)
-        self.added += 1
-        if self.added >= len(volumes):
-            self.total = math.fsum(volumes)
-            self.added = 0
-        else:
-            self.total += volume
 
 
 class FundingRateDetector:

@@ -124,10 +124,11 @@ class AnomalyRepository:
         rows = [to_row(event, recorded_at=now) for event in events]
         if not rows:
             return 0
-        added = 0
         with self._store.transaction() as transaction:
             connection = transaction.connection
-            # One statement, compiled once, run per row (each row's rowcount says if it was new).
+            # One execution over all the rows: the statement (ON CONFLICT) has no cache key,
+            # so SQLAlchemy compiles it at each execution; the summed rowcount counts only
+            # the rows that were new (the conflicting ones insert nothing).
             statement = (
                 dialect_insert(connection, ANOMALIES)
                 .on_conflict_do_nothing(
@@ -135,8 +136,7 @@ class AnomalyRepository:
                 )
                 .execution_options(preserve_rowcount=True)
             )
-            for row in rows:
-                added += connection.execute(statement, row).rowcount
+            added: int = connection.execute(statement, rows).rowcount
         return added
 
     def recent(

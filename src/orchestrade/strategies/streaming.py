@@ -26,15 +26,18 @@ leading NaNs.
 from __future__ import annotations
 
 import math
+import operator
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from operator import attrgetter, itemgetter
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import talib as _talib_module
 
-from orchestrade.domain import Bar, Signal, SignalSide, StrategyId, Symbol
+from orchestrade.domain import Bar, BotId, Signal, SignalSide, StrategyId, Symbol
 from orchestrade.indicators import (
     ATR,
     EMA,
@@ -51,6 +54,7 @@ from orchestrade.indicators import (
 )
 from orchestrade.strategies.compiler import scalar_arithmetic
 from orchestrade.strategies.conditions import (
+    PRICE_FIELDS,
     Arithmetic,
     Between,
     Comparison,
@@ -62,7 +66,9 @@ from orchestrade.strategies.conditions import (
     Operand,
     ParameterRef,
     Reference,
+    operands_of,
     walk_conditions,
+    walk_operands,
 )
 from orchestrade.strategies.errors import SpecError, StrategyError
 from orchestrade.strategies.spec import (
@@ -131,6 +137,10 @@ class StreamingSignalEngine:
     Each signal is stamped with the bar's start time and symbol, side BUY (entry) or SELL
     (exit; it wins when both fire), the confidence and reasons of `spec`'s rules, the
     bar's close as reference price, and `strategy_id` (the spec's name by default).
+
+    Only the price fields the spec reads (its indicators' inputs, its conditions' operands,
+    and the close for the reference price) are converted to floats and checked finite: the
+    conversion of a `Decimal` is most of the cost of a bar.
     """
 
     def __init__(
@@ -151,25 +161,34 @@ class StreamingSignalEngine:
         for indicator, params_ in self._feeds:
             _make_feed(indicator, params_)  # fail now, not at the first bar
         self._symbols: dict[str, _SymbolState] = {}
+        spec = self.spec
+        self._read = _reader(_fields_read(spec))
         # Compiled once: the per-bar test of the exit and entry conditions. The interpreter
         # (`_ScalarEvaluator`) only runs on the bars where one fires, for confidence and
         # reasons; both evaluate the same expressions on the same floats.
-        spec = self.spec
         self._exit_fires = _compiled(spec.exit, self._params) if spec.exit is not None else _never
         self._entry_fires = _compiled(spec.entry, self._params)
+        self._entry = _Side(self, SignalSide.BUY, spec.entry, spec.entry_confidence)
+        self._exit = (
+            _Side(self, SignalSide.SELL, spec.exit, spec.exit_confidence)
+            if spec.exit is not None
+            else None
+        )
 
     def update(self, bar: Bar) -> list[Signal]:
         """Feed one bar; return the signal decided at its close (a list of zero or one)."""
-        signal = self.on_values(
-            bar.symbol,
-            bar.start,
-            float(bar.open),
-            float(bar.high),
-            float(bar.low),
-            float(bar.close),
-            float(bar.volume),
-        )
-        return [] if signal is None else [signal]
+        return list(self._signals((bar,), None, None))
+
+    def signals(
+        self,
+        bars: Iterable[Bar],
+        *,
+        symbols: Container[str] | None = None,
+        bot_id: BotId | None = None,
+    ) -> Iterator[Signal]:
+        """`update` over `bars` in order (one time slice, say): each signal as soon as its
+        bar is done, stamped with `bot_id`; bars of symbols not in `symbols` are skipped."""
+        return self._signals(bars, symbols, bot_id)
 
     def on_values(
         self,
@@ -181,7 +200,10 @@ class StreamingSignalEngine:
         close: float,
         volume: float,
     ) -> Signal | None:
-        """`update` from plain numbers; `time` is an aware UTC datetime (the bar start)."""
+        """`update` from plain numbers; `time` is an aware UTC datetime (the bar start).
+
+        All five numbers must be finite, read by the spec or not.
+        """
         isfinite = math.isfinite
         if not (
             isfinite(open)
@@ -192,44 +214,223 @@ class StreamingSignalEngine:
         ):
             bar = (open, high, low, close, volume)
             raise StrategyError(f"bar of {symbol!r} at {time} has a non-finite value: {bar}")
-        state = self._symbols.get(symbol)
-        if state is None:
-            state = _SymbolState(
-                [_make_feed(indicator, params) for indicator, params in self._feeds]
-            )
-            self._symbols[symbol] = state
-        values: Values = {"open": open, "high": high, "low": low, "close": close, "volume": volume}
-        for feed in state.feeds:
-            feed.update(values)
-        previous = state.previous
-        state.previous = values
-        spec = self.spec
-        if self._exit_fires(values, previous):
-            assert spec.exit is not None
-            side, condition, rule = SignalSide.SELL, spec.exit, spec.exit_confidence
-        elif self._entry_fires(values, previous):
-            side, condition, rule = SignalSide.BUY, spec.entry, spec.entry_confidence
-        else:
-            return None
-        evaluator = _ScalarEvaluator(values, previous, self._params)
-        confidence, reasons = _confidence(evaluator, condition, rule)
-        return Signal(
-            time=time,
-            symbol=Symbol(symbol),
-            side=side,
-            confidence=confidence,
-            strategy_id=self.strategy_id,
-            reasons=tuple(name for name in self.reason_names if name in reasons),
-            reference_price=Decimal(repr(close)),
-        )
+        numbers = _Numbers(Symbol(symbol), time, open, high, low, close, volume)
+        return next(self._signals((numbers,), None, None), None)
+
+    def _signals(
+        self,
+        bars: Iterable[_BarFields],
+        symbols: Container[str] | None,
+        bot_id: BotId | None,
+    ) -> Iterator[Signal]:
+        # One loop for every entry point: it runs for each bar of every slice, so the
+        # per-symbol state is one lookup and nothing is called that need not be.
+        read = self._read
+        states = self._symbols
+        exit_fires, entry_fires = self._exit_fires, self._entry_fires
+        for bar in bars:
+            symbol = bar.symbol
+            if symbols is not None and symbol not in symbols:
+                continue
+            values = read(bar)
+            if values is None:
+                numbers = (
+                    float(bar.open),
+                    float(bar.high),
+                    float(bar.low),
+                    float(bar.close),
+                    float(bar.volume),
+                )
+                raise StrategyError(
+                    f"bar of {symbol!r} at {bar.start} has a non-finite value: {numbers}"
+                )
+            state = states.get(symbol)
+            if state is None:
+                state = states[symbol] = _SymbolState(
+                    tuple(_make_feed(item, params) for item, params in self._feeds)
+                )
+            for feed in state.feeds:
+                feed(values)
+            previous = state.previous
+            state.previous = values
+            if exit_fires(values, previous):
+                side = self._exit
+                assert side is not None  # no exit: its test is `_never`
+            elif entry_fires(values, previous):
+                side = self._entry
+            else:
+                continue
+            yield side.signal(symbol, bar.start, values, previous, bot_id)
+
+
+class _BarFields(Protocol):
+    """What the engine reads of a bar: a domain `Bar`, or `_Numbers` (`on_values`)."""
+
+    @property
+    def symbol(self) -> Symbol: ...
+    @property
+    def start(self) -> datetime: ...
+    @property
+    def open(self) -> Decimal | float: ...
+    @property
+    def high(self) -> Decimal | float: ...
+    @property
+    def low(self) -> Decimal | float: ...
+    @property
+    def close(self) -> Decimal | float: ...
+    @property
+    def volume(self) -> Decimal | float: ...
+
+
+class _Numbers(NamedTuple):
+    symbol: Symbol
+    start: datetime
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+Feed = Callable[[Values], None]
+"""One indicator of one symbol: reads its inputs from the bar's values, writes its outputs."""
 
 
 class _SymbolState:
     __slots__ = ("feeds", "previous")
 
-    def __init__(self, feeds: list[_Feed | _ScalarFeed]) -> None:
+    def __init__(self, feeds: tuple[Feed, ...]) -> None:
         self.feeds = feeds
         self.previous: Values | None = None
+
+
+BarReader = Callable[[_BarFields], "Values | None"]
+
+
+def _fields_read(spec: StrategySpec) -> tuple[str, ...]:
+    """The price fields `spec` reads, in `PRICE_FIELDS` order; the close always (it is the
+    signals' reference price)."""
+    wanted = {"close"}
+    for indicator in spec.indicators.values():
+        if indicator.input is not None:
+            wanted.add(indicator.input)
+        else:
+            wanted.update(describe(indicator.fn).inputs)
+    conditions = [spec.entry, *([spec.exit] if spec.exit is not None else [])]
+    for rule in (spec.entry_confidence, spec.exit_confidence):
+        conditions += [term.when for term in rule.terms]
+    for condition in conditions:
+        for node in walk_conditions(condition):
+            for operand in operands_of(node):
+                for item in walk_operands(operand):
+                    if isinstance(item, Reference):
+                        wanted.add(item.key)
+    return tuple(name for name in PRICE_FIELDS if name in wanted)
+
+
+def _reader(fields: Sequence[str]) -> BarReader:
+    """``bar -> {field: float}`` for `fields`, or None when one of them is not finite."""
+    if tuple(fields) == ("close",):  # most specs: one conversion, no loop
+
+        def read_close(bar: _BarFields) -> Values | None:
+            close = float(bar.close)
+            return {"close": close} if close - close == 0.0 else None
+
+        return read_close
+    getters = tuple((name, attrgetter(name)) for name in fields)
+
+    def read(bar: _BarFields) -> Values | None:
+        values: Values = {}
+        for name, get in getters:
+            value = float(get(bar))
+            if value - value != 0.0:  # NaN or infinite
+                return None
+            values[name] = value
+        return values
+
+    return read
+
+
+class _Side:
+    """One side's signals: the confidence and reasons of its condition and rule, evaluated
+    on the bars where the condition fires (the walks of the condition trees are done once,
+    here)."""
+
+    __slots__ = ("_engine", "_known", "_reasoned", "_rule", "_shares", "_terms", "side")
+
+    def __init__(
+        self,
+        engine: StreamingSignalEngine,
+        side: SignalSide,
+        condition: Condition,
+        rule: ConfidenceRule,
+    ) -> None:
+        self._engine = engine
+        self.side = side
+        self._rule = rule
+        self._shares = default_confidence(condition)
+        self._reasoned = _reasoned(condition)
+        self._terms = tuple((term, _reasoned(term.when)) for term in rule.terms)
+        self._known: tuple[float, tuple[str, ...]] | None = None
+        if not isinstance(condition, Group | Negation) and not rule.terms:
+            # One comparison or cross, and it fired: it is true, its reason is the only
+            # one, and the confidence is the base (1.0 by default) on every signal.
+            confidence = rule.base if rule.base is not None else 1.0
+            reasons = tuple(name for name in engine.reason_names if name == condition.reason)
+            self._known = (min(max(confidence, 0.0), 1.0), reasons)
+
+    def signal(
+        self,
+        symbol: Symbol,
+        time: datetime,
+        now: Values,
+        previous: Values | None,
+        bot_id: BotId | None,
+    ) -> Signal:
+        engine = self._engine
+        known = self._known
+        confidence, reasons = (
+            known if known is not None else self._confidence_and_reasons(now, previous)
+        )
+        return Signal(
+            time=time,
+            symbol=symbol,
+            side=self.side,
+            confidence=confidence,
+            strategy_id=engine.strategy_id,
+            bot_id=bot_id,
+            reasons=reasons,
+            reference_price=Decimal(repr(now["close"])),
+        )
+
+    def _confidence_and_reasons(
+        self, now: Values, previous: Values | None
+    ) -> tuple[float, tuple[str, ...]]:
+        engine = self._engine
+        truth = _ScalarEvaluator(now, previous, engine._params).truth
+        rule, shares = self._rule, self._shares
+        if rule.base is not None:
+            confidence = rule.base
+        elif shares is not None:
+            confidence = sum(truth(item) for item in shares) / len(shares)
+        else:
+            confidence = 1.0
+        reasons = {reason for node, reason in self._reasoned if truth(node)}
+        for term, reasoned in self._terms:
+            if truth(term.when):
+                confidence = confidence + term.add
+                if term.reason is not None:
+                    reasons.add(term.reason)
+                reasons.update(reason for node, reason in reasoned if truth(node))
+        ordered = tuple(name for name in engine.reason_names if name in reasons)
+        return min(max(confidence, 0.0), 1.0), ordered
+
+
+def _reasoned(condition: Condition) -> tuple[tuple[Condition, str], ...]:
+    """The nodes of `condition` that carry a reason, depth first, with their reason."""
+    return tuple(
+        (node, node.reason) for node in walk_conditions(condition) if node.reason is not None
+    )
 
 
 class _Feed:
@@ -262,51 +463,46 @@ class _Feed:
             values[self._alias[0]] = result[self._alias[1]]
 
 
-class _ScalarFeed:
-    """A one-input, one-output streaming twin (SMA, EMA, RSI): the common case, kept lean.
+def _scalar_feed(
+    indicator: Indicator, column: str, update: Callable[[float], float | None]
+) -> Feed:
+    """A one-input, one-output streaming twin (SMA, EMA, RSI): the common case, kept lean
+    (a closure: no attribute lookups per bar).
 
     Same results as `_Feed` around `_skip_undefined(_single(...))`: an undefined (NaN) input
     is not fed and gives NaN.
     """
+    name = f"{indicator.id}.{indicator.outputs[0]}"
+    alias = indicator.id
 
-    __slots__ = ("_alias", "_column", "_name", "_update")
-
-    def __init__(
-        self, indicator: Indicator, column: str, update: Callable[[float], float | None]
-    ) -> None:
-        self._column = column
-        self._update = update
-        self._name = f"{indicator.id}.{indicator.outputs[0]}"
-        self._alias = indicator.id
-
-    def update(self, values: Values) -> None:
-        x = values[self._column]
-        result = None if x != x else self._update(x)
+    def feed(values: Values) -> None:
+        x = values[column]
+        result = None if x != x else update(x)
         value = NAN if result is None else result
-        values[self._name] = value
-        values[self._alias] = value
+        values[name] = value
+        values[alias] = value
+
+    return feed
 
 
 _SCALAR_TWINS: dict[str, Callable[[int], Any]] = {"SMA": SMA, "EMA": EMA, "RSI": RSI}
 
 
-def _make_feed(
-    indicator: Indicator, params: Mapping[str, int | float | str]
-) -> _Feed | _ScalarFeed:
+def _make_feed(indicator: Indicator, params: Mapping[str, int | float | str]) -> Feed:
     info = describe(indicator.fn)
     columns = [indicator.input] if indicator.input is not None else list(info.inputs)
     scalar = _SCALAR_TWINS.get(indicator.fn)
     if scalar is not None and len(columns) == 1 and len(indicator.outputs) == 1:
         merged = {**info.parameters, **params}
-        return _ScalarFeed(indicator, columns[0], scalar(int(merged["timeperiod"])).update)
+        return _scalar_feed(indicator, columns[0], scalar(int(merged["timeperiod"])).update)
     twin = _twin(indicator.fn, {**info.parameters, **params})
     if twin is not None:
-        return _Feed(indicator, columns, _skip_undefined(twin))
+        return _Feed(indicator, columns, _skip_undefined(twin)).update
     try:
         size = lookback(indicator.fn, **params) + 1
     except IndicatorError as error:
         raise SpecError(f"{indicator.path}.params", str(error)) from None
-    return _Feed(indicator, columns, _window(indicator, params, info.inputs, size))
+    return _Feed(indicator, columns, _window(indicator, params, info.inputs, size)).update
 
 
 def _twin(fn: str, params: Mapping[str, Any]) -> Callable[[Sequence[float]], Any] | None:
@@ -406,32 +602,27 @@ def _never(_now: Values, _previous: Values | None) -> bool:
 
 
 def _compiled(condition: Condition, params: Mapping[str, float]) -> Test:
-    """`condition` as a closure with `_ScalarEvaluator`'s semantics (NaN compares false)."""
+    """`condition` as a closure with `_ScalarEvaluator`'s semantics (NaN compares false).
+
+    Comparisons and crosses of two references (``fast_ma`` against ``slow_ma``) or of a
+    reference and a number, the usual cases, read the values directly: one call per
+    condition and bar.
+    """
     if isinstance(condition, Comparison):
-        left, right = _operand(condition.left, params), _operand(condition.right, params)
         compare = _COMPARE[condition.op]
-        return lambda now, _previous: compare(left(now), right(now))
+        left, right = condition.left, condition.right
+        left_key, right_key = _key(left), _key(right)
+        if left_key is not None and right_key is not None:
+            return lambda now, _previous: compare(now[left_key], now[right_key])
+        left_number, right_number = _number(left, params), _number(right, params)
+        if left_key is not None and right_number is not None:
+            return lambda now, _previous: compare(now[left_key], right_number)
+        if left_number is not None and right_key is not None:
+            return lambda now, _previous: compare(left_number, now[right_key])
+        read_left, read_right = _operand(left, params), _operand(right, params)
+        return lambda now, _previous: compare(read_left(now), read_right(now))
     if isinstance(condition, Cross):
-        left, right = _operand(condition.left, params), _operand(condition.right, params)
-        if condition.direction == "cross_above":
-
-            def above(now: Values, previous: Values | None) -> bool:
-                return (
-                    previous is not None
-                    and left(now) > right(now)
-                    and left(previous) <= right(previous)
-                )
-
-            return above
-
-        def below(now: Values, previous: Values | None) -> bool:
-            return (
-                previous is not None
-                and left(now) < right(now)
-                and left(previous) >= right(previous)
-            )
-
-        return below
+        return _cross(condition, params)
     if isinstance(condition, Between):
         x, low = _operand(condition.value, params), _operand(condition.low, params)
         high = _operand(condition.high, params)
@@ -439,23 +630,88 @@ def _compiled(condition: Condition, params: Mapping[str, float]) -> Test:
     if isinstance(condition, Group):
         parts = tuple(_compiled(item, params) for item in condition.items)
         if condition.kind == "all":
-            return lambda now, previous: all(part(now, previous) for part in parts)
-        return lambda now, previous: any(part(now, previous) for part in parts)
+
+            def every(now: Values, previous: Values | None) -> bool:
+                for part in parts:  # noqa: SIM110 (a loop: no generator per bar)
+                    if not part(now, previous):
+                        return False
+                return True
+
+            return every
+
+        def some(now: Values, previous: Values | None) -> bool:
+            for part in parts:  # noqa: SIM110 (a loop: no generator per bar)
+                if part(now, previous):
+                    return True
+            return False
+
+        return some
     assert isinstance(condition, Negation)
     inner = _compiled(condition.item, params)
     return lambda now, previous: not inner(now, previous)
 
 
-def _operand(operand: Operand, params: Mapping[str, float]) -> Read:
+def _cross(condition: Cross, params: Mapping[str, float]) -> Test:
+    left_key, right_key = _key(condition.left), _key(condition.right)
+    if left_key is not None and right_key is not None:
+        if condition.direction == "cross_above":
+
+            def keys_above(now: Values, previous: Values | None) -> bool:
+                return (
+                    previous is not None
+                    and now[left_key] > now[right_key]
+                    and previous[left_key] <= previous[right_key]
+                )
+
+            return keys_above
+
+        def keys_below(now: Values, previous: Values | None) -> bool:
+            return (
+                previous is not None
+                and now[left_key] < now[right_key]
+                and previous[left_key] >= previous[right_key]
+            )
+
+        return keys_below
+    left, right = _operand(condition.left, params), _operand(condition.right, params)
+    if condition.direction == "cross_above":
+
+        def above(now: Values, previous: Values | None) -> bool:
+            return (
+                previous is not None
+                and left(now) > right(now)
+                and left(previous) <= right(previous)
+            )
+
+        return above
+
+    def below(now: Values, previous: Values | None) -> bool:
+        return previous is not None and left(now) < right(now) and left(previous) >= right(previous)
+
+    return below
+
+
+def _key(operand: Operand) -> str | None:
+    """The key a reference reads (None for other operands)."""
+    return operand.key if isinstance(operand, Reference) else None
+
+
+def _number(operand: Operand, params: Mapping[str, float]) -> float | None:
+    """The value of a number or parameter (None for other operands)."""
     if isinstance(operand, Constant):
-        constant = operand.value
-        return lambda _values: constant
+        return operand.value
     if isinstance(operand, ParameterRef):
-        value = params[operand.name]
-        return lambda _values: value
+        return params[operand.name]
+    return None
+
+
+def _operand(operand: Operand, params: Mapping[str, float]) -> Read:
+    number = _number(operand, params)
+    if number is not None:
+        return lambda _values: number
     if isinstance(operand, Reference):
-        key = operand.key
-        return lambda values: values[key]
+        read: Read = itemgetter(operand.key)
+        return read
     assert isinstance(operand, Arithmetic)
     left, right = _operand(operand.left, params), _operand(operand.right, params)
     op = operand.op
@@ -463,10 +719,10 @@ def _operand(operand: Operand, params: Mapping[str, float]) -> Read:
 
 
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
-    "gt": lambda a, b: a > b,
-    "lt": lambda a, b: a < b,
-    "ge": lambda a, b: a >= b,
-    "le": lambda a, b: a <= b,
+    "gt": operator.gt,
+    "lt": operator.lt,
+    "ge": operator.ge,
+    "le": operator.le,
 }
 
 
@@ -529,31 +785,3 @@ class _ScalarEvaluator:
         left = self.value(operand.left, values)
         right = self.value(operand.right, values)
         return scalar_arithmetic(operand.op, left, right)
-
-
-def _confidence(
-    evaluator: _ScalarEvaluator, condition: Condition, rule: ConfidenceRule
-) -> tuple[float, set[str]]:
-    shares = default_confidence(condition)
-    if rule.base is not None:
-        confidence = rule.base
-    elif shares is not None:
-        confidence = sum(evaluator.truth(item) for item in shares) / len(shares)
-    else:
-        confidence = 1.0
-    reasons = {
-        node.reason
-        for node in walk_conditions(condition)
-        if node.reason is not None and evaluator.truth(node)
-    }
-    for term in rule.terms:
-        if evaluator.truth(term.when):
-            confidence = confidence + term.add
-            if term.reason is not None:
-                reasons.add(term.reason)
-            reasons.update(
-                node.reason
-                for node in walk_conditions(term.when)
-                if node.reason is not None and evaluator.truth(node)
-            )
-    return min(max(confidence, 0.0), 1.0), reasons

@@ -20,6 +20,8 @@ order* so that results are bit-identical:
 
 from __future__ import annotations
 
+from collections import deque
+
 from orchestrade.indicators.streaming.checks import reject_bad_input, require_period
 
 
@@ -29,15 +31,13 @@ class SMA:
     `update` returns None until `warmup` (= `period`) values have been seen.
     """
 
-    __slots__ = ("_count", "_position", "_total", "_window", "period", "value", "warmup")
+    __slots__ = ("_total", "_window", "period", "value", "warmup")
 
     def __init__(self, period: int) -> None:
         self.period = require_period("SMA", "period", period, minimum=1)
         self.warmup = self.period
         self.value: float | None = None
-        self._window = [0.0] * self.period
-        self._position = 0
-        self._count = 0
+        self._window: deque[float] = deque(maxlen=self.period)
         self._total = 0.0
 
     @property
@@ -50,19 +50,14 @@ class SMA:
         if value - value != 0.0:
             reject_bad_input("SMA", value)
         window = self._window
-        position = self._position
-        window[position] = value
-        self._total += value
-        position += 1
-        if position == self.period:
-            position = 0
-        self._position = position
-        if self._count < self.period - 1:
-            self._count += 1
+        window.append(value)
+        total = self._total + value
+        if len(window) < self.period:
+            self._total = total
             return None
-        average = self._total / self.period
+        average = total / self.period
         # TA-Lib drops the oldest value of the window just averaged, after averaging.
-        self._total -= window[position]
+        self._total = total - window[0]
         self.value = average
         return average
 
