@@ -3,8 +3,8 @@ round-trip trades with their P&L after fees and taxes (numbers worked out by han
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import timedelta
+from collections.abc import AsyncIterator, Iterable, Sequence
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -22,11 +22,13 @@ from orchestrade.domain import (
     FillId,
     Message,
     OrderFilled,
+    Position,
     PositionChanged,
     Side,
     Symbol,
 )
 from orchestrade.portfolio import Ledger
+from orchestrade.portfolio.snapshots import PortfolioSnapshot
 
 pytestmark = pytest.mark.anyio
 
@@ -277,3 +279,87 @@ async def test_cash_plus_positions_is_the_recorded_equity_after_every_close(
     flows = sum((fill.net_cash_flow for _, fill in portfolio.fills), D(0))
     assert portfolio.ledger.account(ACCOUNT).cash == D(1_000_000) + flows
     assert portfolio.ledger.quantity(ACCOUNT, SAMSUNG) == 9  # 7 - 3 + 5
+
+
+class SnapshotRecorder:
+    """A `SnapshotJournal` that keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.snapshots: list[PortfolioSnapshot] = []
+        self.positions: list[tuple[BotId | None, datetime, tuple[Position, ...]]] = []
+
+    def record_snapshots(self, snapshots: Sequence[PortfolioSnapshot]) -> None:
+        self.snapshots.extend(snapshots)
+
+    def save_positions(
+        self, positions: Iterable[Position], *, at: datetime, bot_id: BotId | None = None
+    ) -> None:
+        self.positions.append((bot_id, at, tuple(positions)))
+
+
+async def test_each_bot_gets_a_snapshot_of_its_accounts_after_every_close(
+    bus: InMemoryBus,
+) -> None:
+    ledger = Ledger(mode="isolated", track_days=False)
+    for bot, cash in (("bot-1", 1_000), ("bot-2", 500)):
+        for symbol in (SAMSUNG, HYNIX):
+            ledger.open_account(ledger.account_id(bot, symbol), D(cash), [symbol])
+    journal = SnapshotRecorder()
+    agent = PortfolioAgent(bus, ledger, journal=journal, flush_interval_s=0.0)
+    await agent.start()
+    try:
+        day_1 = (daily_bar(1, 100, close=110), daily_bar(1, 50, symbol="000660"))
+        await trade_day(bus, day_1, filled(Side.BUY, 5, 100, fee=1))
+        await trade_day(bus, (daily_bar(2, 110, close=90),))
+        await trade_day(
+            bus,
+            (daily_bar(3, 50, close=40, symbol="000660"),),
+            filled(Side.BUY, 10, 50, symbol=HYNIX, bot="bot-2"),
+        )
+        now = agent.snapshots_at(DAY3)
+    finally:
+        await agent.stop()
+
+    seen = [(s.time, s.bot_id, s.cash, s.market_value, s.equity) for s in journal.snapshots]
+    # bot-1: 1,000 - 501 + 1,000 = 1,499 cash, 5 x 110 then 5 x 90 held; bot-2 flat, 1,000
+    # day 3: bot-2 buys 10 x 50 (cash 500 + 500 - 500 = 500), marked at the close 40
+    assert seen == [
+        (DAY1, "bot-1", D(1_499), D(550), D(2_049)),
+        (DAY1, "bot-2", D(1_000), D(0), D(1_000)),
+        (DAY2, "bot-1", D(1_499), D(450), D(1_949)),
+        (DAY2, "bot-2", D(1_000), D(0), D(1_000)),
+        (DAY3, "bot-1", D(1_499), D(450), D(1_949)),
+        (DAY3, "bot-2", D(500), D(400), D(900)),
+    ]
+    assert now == journal.snapshots[-2:]
+    # the positions of the bots that traded, each flush
+    assert [(bot, at) for bot, at, _ in journal.positions] == [("bot-1", DAY1), ("bot-2", DAY3)]
+    assert journal.positions[-1][2] == (Position(HYNIX, D(10), D(500)),)
+
+
+async def test_a_snapshot_taken_between_closes_counts_the_fills_since(
+    bus: InMemoryBus, portfolio: PortfolioAgent
+) -> None:
+    await trade_day(bus, (daily_bar(1, 100),))
+    before = portfolio.snapshots_at(DAY1)
+    await send(bus, filled(Side.BUY, 10, 100, fee=2))
+
+    after = portfolio.snapshots_at(DAY2)
+
+    assert before == [PortfolioSnapshot(DAY1, D(2_000_000), D(0), D(2_000_000), BOT)]
+    # 2,000,000 - 1,002 cash; the position at the last close 100
+    assert after == [PortfolioSnapshot(DAY2, D(1_998_998), D(1_000), D(1_999_998), BOT)]
+
+
+async def test_a_snapshot_sees_the_cash_of_fills_booked_in_its_ledger_by_others(
+    bus: InMemoryBus, portfolio: PortfolioAgent
+) -> None:
+    await trade_day(bus, (daily_bar(1, 100),))
+    portfolio.snapshots_at(DAY1)  # the sums are kept from here on
+    portfolio.ledger.apply_fill(ACCOUNT, filled(Side.BUY, 10, 100, fee=2).fill)
+    await send(bus, filled(Side.BUY, 1, 50, fee=1, symbol=HYNIX))
+
+    after = portfolio.snapshots_at(DAY2)
+
+    # cash 2,000,000 - 1,002 - 51; SAMSUNG at its last close 100, HYNIX at cost (no close)
+    assert after == [PortfolioSnapshot(DAY2, D(1_998_947), D(1_050), D(1_999_997), BOT)]

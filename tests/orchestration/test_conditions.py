@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -18,6 +19,7 @@ from orchestrade.orchestration import AllOf, AnyOf, Comparison, Not, Operator, P
 from orchestrade.orchestration.conditions import (
     FieldKind,
     check_condition,
+    compile_condition,
     explain,
     holds,
     parameter_names,
@@ -39,7 +41,17 @@ def breaker(value: str) -> CircuitBreakerTripped:
 
 
 def check(condition: object, event: object, settings: dict[str, object] = NO_SETTINGS) -> bool:
-    return holds(condition, event, settings)  # type: ignore[arg-type]
+    """`holds`, checked against the compiled predicate the rule engine runs: the same answer,
+    or the same error."""
+    compiled = compile_condition(condition)  # type: ignore[arg-type]
+    try:
+        answer = holds(condition, event, settings)  # type: ignore[arg-type]
+    except RuleError as error:
+        with pytest.raises(RuleError, match=re.escape(str(error))):
+            compiled(event, settings)  # type: ignore[arg-type]
+        raise
+    assert compiled(event, settings) is answer  # type: ignore[arg-type]
+    return answer
 
 
 @pytest.mark.parametrize(
@@ -202,3 +214,61 @@ def test_parameter_names_lists_every_setting_a_condition_uses() -> None:
 
     assert parameter_names(condition) == {"a", "b"}
     assert parameter_names(None) == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        (AllOf((Comparison("severity", Operator.GE, "high"),)), True),
+        (
+            AllOf((Comparison("value", Operator.GT, 0.2), Comparison("value", Operator.LT, 0.3))),
+            True,
+        ),
+        (
+            AllOf(
+                (
+                    Comparison("value", Operator.GT, 0.2),
+                    Comparison("severity", Operator.NE, "high"),
+                    Comparison("subject", Operator.EQ, "005930"),
+                )
+            ),
+            False,
+        ),
+        (
+            AnyOf((Comparison("value", Operator.LT, 0.2), Comparison("detector", "in", ("x",)))),
+            False,
+        ),
+        (Comparison("value", Operator.GT, 0), True),  # an int literal for a float field
+        (Comparison("value", Operator.LE, Decimal("0.25")), True),
+        (Comparison("severity", Operator.EQ, Severity.HIGH), True),
+        (Not(Comparison("bot_id", Operator.EQ, None)), False),
+    ],
+)
+def test_the_compiled_condition_answers_like_holds(condition: object, expected: bool) -> None:
+    event = anomaly(Severity.HIGH)  # value 0.25, threshold 0.2, subject 005930, no bot
+
+    assert check(condition, event) is expected
+
+
+def test_a_compiled_enum_comparison_answers_for_each_member() -> None:
+    is_high = compile_condition(Comparison("severity", Operator.EQ, "high"))
+    not_high = compile_condition(Comparison("severity", Operator.NE, "high"))
+
+    answers = [
+        (is_high(anomaly(severity), {}), not_high(anomaly(severity), {}))
+        for severity in (Severity.HIGH, Severity.LOW, Severity.HIGH, Severity.CRITICAL)
+    ]
+
+    assert answers == [(True, False), (False, True), (True, False), (False, True)]
+
+
+def test_a_compiled_comparison_with_a_setting_reads_it_at_every_call() -> None:
+    above = compile_condition(Comparison("value", Operator.GT, Parameter("limit")))
+
+    assert above(breaker("0.12"), {"limit": 0.1})
+    assert not above(breaker("0.12"), {"limit": 0.2})
+    assert not above(breaker("0.12"), {"limit": None})
+    with pytest.raises(RuleError, match=r"setting \$limit has no value"):
+        above(breaker("0.12"), {})
+    with pytest.raises(RuleError, match="cannot compare value"):
+        above(breaker("0.12"), {"limit": "high"})

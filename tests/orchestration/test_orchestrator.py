@@ -223,6 +223,37 @@ async def test_each_bot_gets_its_own_orders(
     ]
 
 
+async def test_the_orders_of_one_open_follow_the_bars_then_the_bots(
+    bus: InMemoryBus, outbox: Outbox
+) -> None:
+    hynix = Symbol("000660")
+    ledger = Ledger(mode="isolated", track_days=True)
+    planners = {}
+    for bot in (BOT, OTHER):
+        for symbol in (SAMSUNG, hynix):
+            ledger.open_account(ledger.account_id(bot, symbol), D(1_000_000), [symbol])
+        planners[bot] = OrderPlanner(bot, CONFIG, [SAMSUNG, hynix], ledger)
+    agent = Orchestrator(bus, ledger, planners, RuleEngine(), heartbeat_interval_s=3600)
+    await agent.start()
+    try:
+        decided = [(OTHER, SAMSUNG), (BOT, hynix), (BOT, SAMSUNG)]
+        for bot, symbol in decided:
+            buy_signal = Signal(DAY0, symbol, SignalSide.BUY, 1.0, StrategyId("s"), bot)
+            await send(bus, SignalGenerated(buy_signal))
+        bars = (daily_bar(1, 10_000), daily_bar(1, 5_000, symbol="000660"))
+
+        await send(bus, BarsOpened(bars[0].start, bars))
+    finally:
+        await agent.stop()
+
+    assert [r.order_id for r in outbox.orders] == [
+        "bot-1-005930-20240103T000000-entry",
+        "bot-2-005930-20240103T000000-entry",
+        "bot-1-000660-20240103T000000-entry",
+    ]
+    assert [len(batch.orders) for batch in outbox.requested.payloads] == [3]  # type: ignore[attr-defined]
+
+
 # -- fills and marks ---------------------------------------------------------------------------
 
 

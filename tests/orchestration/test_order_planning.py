@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import numpy as np
@@ -508,6 +508,55 @@ def test_order_ids_are_derived_from_the_decision() -> None:
     assert first == again == OrderId("bot-1-005930-20240103T093005-entry")
     assert order_id_for("bot-1", "005930", at, "exit") != first
     assert order_id_for("bot-2", "005930", at, "entry") != first
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        datetime(2024, 1, 3, 9, 30, 5, 123_456, tzinfo=UTC),
+        datetime(1999, 12, 31, 23, 59, 59, tzinfo=UTC),
+        datetime(2024, 1, 3, 18, 0, tzinfo=timezone(timedelta(hours=9))),  # local fields, as is
+        datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC),  # left to strftime
+    ],
+)
+def test_an_order_id_stamps_the_time_as_strftime_would(at: datetime) -> None:
+    assert order_id_for("b", "s", at, "exit") == f"b-s-{at.strftime('%Y%m%dT%H%M%S')}-exit"
+
+
+def test_orders_planned_at_one_open_and_the_next_carry_their_own_times() -> None:
+    planner = planner_for(config(), (SAMSUNG, HYNIX))
+    book_fill(planner, Side.BUY, 5, 10_000, symbol=HYNIX)
+    for symbol, side in ((SAMSUNG, SignalSide.BUY), (HYNIX, SignalSide.SELL)):
+        planner.note(signal(0, side, symbol))
+
+    first = [planner.at_open(daily_bar(1, 10_000, symbol=s)) for s in (SAMSUNG, HYNIX)]
+    book_fill(planner, Side.BUY, 5, 10_000, symbol=HYNIX)
+    planner.note(signal(1, SignalSide.SELL, HYNIX))
+    second = planner.at_open(daily_bar(2, 10_000, symbol=HYNIX))
+
+    assert [p.order.order_id if p else None for p in (*first, second)] == [
+        "bot-1-005930-20240103T000000-entry",
+        "bot-1-000660-20240103T000000-exit",
+        "bot-1-000660-20240104T000000-exit",
+    ]
+
+
+def test_the_pending_decisions_are_a_live_view() -> None:
+    planner = planner_for(config(), (SAMSUNG, HYNIX))
+    pending = planner.pending
+
+    planner.note(signal(0, SignalSide.BUY))
+    assert dict(pending) == {SAMSUNG: signal(0, SignalSide.BUY)}
+    planner.at_open(daily_bar(1, 10_000))
+
+    assert dict(pending) == {}
+    with pytest.raises(TypeError):
+        pending[HYNIX] = signal(0, SignalSide.BUY)  # type: ignore[index]
+
+
+def test_only_a_daily_loss_limit_makes_the_planner_watch_the_closes() -> None:
+    assert not planner_for(config()).watches_closes
+    assert planner_for(config(max_daily_loss_pct=0.1)).watches_closes
 
 
 # -- the kernel on the same bars ----------------------------------------------------------------

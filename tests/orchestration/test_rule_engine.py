@@ -143,6 +143,24 @@ def test_the_outcome_names_the_bot_of_the_event_signal_or_order() -> None:
     assert engine.evaluate(AgentHeartbeat(AgentId("a"), T0, 0)).bot_id is None
 
 
+def test_events_no_rule_matches_are_approved_for_their_own_bot() -> None:
+    engine = RuleEngine([rule("floor", "reject", confidence("lt", 0.5))])
+    other_bot = SignalGenerated(
+        Signal(T0, Symbol("005930"), SignalSide.BUY, 0.9, StrategyId("s"), BotId("bot-8"))
+    )
+
+    outcomes = [engine.evaluate(event) for event in (generated(0.9), other_bot, generated(0.8))]
+    refused = engine.evaluate(generated(0.4))
+
+    assert [(o.decision, o.bot_id, o.matches) for o in outcomes] == [
+        (Action.APPROVE, "bot-7", ()),
+        (Action.APPROVE, "bot-8", ()),
+        (Action.APPROVE, "bot-7", ()),
+    ]
+    assert outcomes[0].effects == outcomes[0].reasons == ()
+    assert (refused.decision, refused.bot_id) == (Action.REJECT, "bot-7")
+
+
 # -- run-time changes --------------------------------------------------------------------------
 
 

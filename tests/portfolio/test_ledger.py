@@ -14,7 +14,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fakes import buy, sell
-from orchestrade.domain import Bar, Fill, FillId, Instrument, OrderId, Side, Symbol
+from orchestrade.domain import (
+    Account,
+    Bar,
+    Fill,
+    FillId,
+    Instrument,
+    OrderId,
+    Position,
+    Side,
+    Symbol,
+)
 from orchestrade.portfolio import AccountBook, Ledger, LedgerError
 from orchestrade.risk import Approved, Denied, KrxPriceLimitCheck, RiskEngine
 from orchestrade.risk.ports import PositionBook
@@ -488,3 +498,169 @@ def test_cash_plus_positions_at_their_marks_is_the_equity_after_every_fill(
         assert position.quantity == held == ledger.quantity(account_id, SAMSUNG)
         assert ledger.account(account_id).cash == D(1_000_000) + flows
         assert ledger.equity(account_id) == marked_value(ledger, account_id)
+
+
+# -- the kept equity, the slice events and the shared bookings ------------------------------------
+
+
+def test_the_kept_equity_follows_every_close_and_fill_of_the_symbols_held() -> None:
+    ledger = Ledger(mode="portfolio")
+    ledger.open_account("bot-1", D(100_000), [SAMSUNG, HYNIX])
+    ledger.apply_fill("bot-1", fill(Side.BUY, 10, 1_000))  # cash 90,000
+    assert ledger.equity("bot-1") == D(100_000)  # 90,000 + 10,000 at cost, no close yet
+
+    ledger.on_close(bar(0, 1_000, 1_100))
+    assert ledger.equity("bot-1") == D(101_000)  # 90,000 + 10 x 1,100
+    ledger.on_close(bar(0, 50, 60, symbol=HYNIX))  # not held: nothing moves
+    assert ledger.equity("bot-1") == D(101_000)
+    ledger.apply_fill("bot-1", fill(Side.BUY, 100, 60, symbol=HYNIX))  # cash 84,000
+    ledger.on_close(bar(1, 1_100, 1_200))
+
+    # two positions: 84,000 + 10 x 1,200 + 100 x 60
+    assert ledger.equity("bot-1") == D(102_000) == marked_value(ledger, "bot-1")
+    ledger.on_close(bar(1, 60, 40, symbol=HYNIX))
+    assert ledger.equity("bot-1") == D(100_000) == marked_value(ledger, "bot-1")
+
+
+def test_a_position_that_is_closed_leaves_the_equity_to_the_cash() -> None:
+    ledger, account_id = isolated(1_000)
+    ledger.apply_fill(account_id, fill(Side.BUY, 10, 10))
+    ledger.on_close(bar(0, 10, 12))
+    assert ledger.equity(account_id) == D(1_020)
+
+    ledger.apply_fill(account_id, fill(Side.SELL, 10, 12, fee=1))  # cash 1,019
+    ledger.on_close(bar(1, 12, 30))
+
+    assert ledger.equity(account_id) == ledger.account(account_id).cash == D(1_019)
+
+
+def test_an_account_set_by_hand_is_valued_at_the_marks_of_every_position() -> None:
+    ledger, account_id = isolated(1_000)
+    state = ledger.account(account_id)
+    # HYNIX is not among the symbols the account trades: no close of it reaches the account,
+    # so its value must be read at the marks every time.
+    state.account = Account("KRW", D(500), {HYNIX: Position(HYNIX, D(5), D(500))})
+    ledger.on_close(bar(0, 100, 110, symbol=HYNIX))
+    assert ledger.equity(account_id) == D(1_050)  # 500 + 5 x 110
+
+    ledger.on_close(bar(1, 110, 90, symbol=HYNIX))
+
+    assert ledger.equity(account_id) == D(950)  # 500 + 5 x 90
+
+
+def test_the_account_value_is_built_from_the_booked_cash_and_positions() -> None:
+    ledger, account_id = isolated(1_000)
+    reference = Account("KRW", D(1_000))
+    fills = [fill(Side.BUY, 3, 100, fee=1), fill(Side.SELL, 1, 110, tax="0.5")]
+
+    for done in fills:
+        ledger.apply_fill(account_id, done)
+        reference = reference.apply(done)
+
+    state = ledger.account(account_id)
+    assert state.account == reference
+    assert repr(state.account) == repr(reference)  # the same digits, not only equal values
+    assert state.account is state.account  # built once per change
+    assert state.cash == reference.cash == D("808.5")  # 1,000 - 300 - 1 + 110 - 0.5
+    assert dict(state.positions) == dict(reference.positions)
+
+
+def test_the_slice_events_do_what_the_bar_events_do_bar_by_bar() -> None:
+    one_by_one = Ledger(mode="portfolio")
+    sliced = Ledger(mode="portfolio")
+    for ledger in (one_by_one, sliced):
+        ledger.open_account("bot-1", D(100_000), [SAMSUNG, HYNIX])
+        ledger.apply_fill("bot-1", fill(Side.BUY, 10, 1_000))
+    days = [
+        (bar(day, 1_000 + day, 1_010 + day), bar(day, 50 + day, 49 + day, symbol=HYNIX))
+        for day in range(3)
+    ]
+
+    for bars in days:
+        for item in bars:
+            one_by_one.on_open(item)
+        sliced.on_bars_opened(bars)
+        assert sliced.account("bot-1").day_start == one_by_one.account("bot-1").day_start
+        for item in bars:
+            one_by_one.on_close(item)
+        sliced.on_bars_closed(bars)
+        assert sliced.equity("bot-1") == one_by_one.equity("bot-1")
+
+    for symbol in (SAMSUNG, HYNIX):
+        assert sliced.last_close(symbol) == one_by_one.last_close(symbol)
+        assert sliced.previous_close(symbol) == one_by_one.previous_close(symbol)
+    # the last day: 90,000 + 10 x (1,010 + 2)
+    assert sliced.equity("bot-1") == D(100_120)
+    assert sliced.account("bot-1").day_start == D(100_110)  # at day 1's close (1,011)
+
+
+def test_equities_after_a_slice_are_those_of_the_accounts_of_its_symbols() -> None:
+    ledger = Ledger(mode="isolated")
+    for symbol in (SAMSUNG, HYNIX):
+        ledger.open_account(ledger.account_id("bot-1", symbol), D(1_000), [symbol])
+    ledger.open_account(ledger.account_id("bot-2", SAMSUNG), D(500), [SAMSUNG])
+    ledger.apply_fill("bot-1/005930", fill(Side.BUY, 2, 100))  # cash 800
+
+    equities = ledger.equities_after([bar(0, 100, 150)])
+
+    # bot-1: 800 + 2 x 150; bot-2 holds nothing; HYNIX did not close
+    assert equities == {"bot-1/005930": D(1_100), "bot-2/005930": D(500)}
+    assert ledger.last_close(SAMSUNG) == D(150)
+
+
+def test_ledgers_booking_the_same_fill_share_its_position() -> None:
+    first, first_id = isolated(1_000)
+    second, second_id = isolated(1_000)
+    buy_fill = fill(Side.BUY, 3, 100, fee=1)
+    sell_fill = fill(Side.SELL, 3, 120, fee=1)
+
+    bought = [
+        ledger.apply_fill(first_id if ledger is first else second_id, buy_fill)
+        for ledger in (first, second)
+    ]
+    sold = [first.apply_fill(first_id, sell_fill), second.apply_fill(second_id, sell_fill)]
+
+    assert bought[0] is bought[1] == Position(SAMSUNG).apply(buy_fill)
+    assert sold[0] is sold[1] == bought[0].apply(sell_fill)
+    assert sold[0].realized_pnl == D(58)  # 360 - 300 - 2
+    assert first.account(first_id).cash == second.account(second_id).cash == D(1_058)
+
+
+def test_a_ledger_with_other_books_computes_its_own_position() -> None:
+    ledger, account_id = isolated(1_000)
+    other, other_id = isolated(1_000)
+    other.apply_fill(other_id, fill(Side.BUY, 1, 100))  # a different position from here on
+    shared = fill(Side.BUY, 2, 110)
+    mine = ledger.apply_fill(account_id, shared)
+
+    theirs = other.apply_fill(other_id, shared)
+
+    assert mine == Position(SAMSUNG, D(2), D(220))
+    assert theirs == Position(SAMSUNG, D(3), D(320))
+
+
+def test_the_day_start_read_late_is_the_equity_when_the_day_started() -> None:
+    ledger, account_id = isolated(1_000)
+    ledger.apply_fill(account_id, fill(Side.BUY, 10, 10))  # cash 900
+    ledger.on_open(bar(0, 10, 12))
+    ledger.on_close(bar(0, 10, 12))  # equity 900 + 10 x 12 = 1,020
+    ledger.on_open(bar(1, 12, 15))  # day 1 starts at 1,020
+
+    ledger.on_close(bar(1, 12, 15))
+    ledger.apply_fill(account_id, fill(Side.SELL, 4, 15, fee=1))  # cash 959, 6 held
+    ledger.on_open(bar(1, 15, 16, hour=1, timeframe="1h"))  # same day
+    ledger.on_close(bar(1, 15, 16, hour=1, timeframe="1h"))
+
+    state = ledger.account(account_id)
+    assert (state.day, state.day_start) == ((DAY0 + timedelta(days=1)).date(), D(1_020))
+    assert ledger.book(account_id).equity() == D(1_055)  # 959 + 6 x 16
+
+
+def test_a_day_started_before_any_close_values_the_position_at_its_cost() -> None:
+    ledger, account_id = isolated(1_000)
+    ledger.apply_fill(account_id, fill(Side.BUY, 10, 10, fee=1))  # cash 899, cost 100
+
+    ledger.on_open(bar(0, 11, 12))
+    ledger.on_close(bar(0, 11, 12))
+
+    assert ledger.account(account_id).day_start == D(999)  # 899 + 100, not 10 x 12

@@ -100,6 +100,50 @@ class EquityCurve:
     values: list[Decimal] = field(default_factory=list)
 
 
+class _Sleeve:
+    """The cash and equity of one bot's accounts, and their sums (kept until one changes).
+
+    The sums are taken as the ledger would take them, `ZERO + first + second + ...` in the
+    ledger's order of the accounts, so that they are the same Decimals, digit for digit; a
+    close changes only the accounts that hold its symbol, and a sum of a few dozen Decimals
+    in C is cheaper than keeping it by differences (which could also change its exponent).
+    """
+
+    __slots__ = ("cash", "cash_total", "equity", "equity_total")
+
+    def __init__(self) -> None:
+        self.cash: list[Decimal] = []
+        self.equity: list[Decimal] = []
+        self.cash_total: Decimal | None = None
+        self.equity_total: Decimal | None = None
+
+    def add(self, cash: Decimal, equity: Decimal) -> int:
+        """Append an account; returns its index."""
+        self.cash.append(cash)
+        self.equity.append(equity)
+        self.cash_total = self.equity_total = None
+        return len(self.cash) - 1
+
+    def update(self, index: int, cash: Decimal, equity: Decimal) -> None:
+        """New values of the account at `index` (the sums are taken again if they moved)."""
+        if self.cash[index] is not cash:
+            self.cash[index] = cash
+            self.cash_total = None
+        if self.equity[index] is not equity:
+            self.equity[index] = equity
+            self.equity_total = None
+
+    def snapshot(self, at: datetime, bot: BotId) -> PortfolioSnapshot:
+        """The bot's snapshot at `at`."""
+        cash = self.cash_total
+        if cash is None:
+            cash = self.cash_total = sum(self.cash, ZERO)
+        equity = self.equity_total
+        if equity is None:
+            equity = self.equity_total = sum(self.equity, ZERO)
+        return PortfolioSnapshot.of(at, cash, equity, bot)
+
+
 class PortfolioAgent(Agent):
     """Books fills, marks accounts, records equity and trades."""
 
@@ -119,8 +163,14 @@ class PortfolioAgent(Agent):
         self.flush_interval_s = flush_interval_s
         self._snapshots: dict[tuple[BotId, datetime], PortfolioSnapshot] = {}
         self._moved: set[BotId] = set()
-        self._equity: dict[str, Decimal] = {}
-        """Each account's equity at its last close (dropped when a fill changes it)."""
+        self._sleeves: dict[BotId, _Sleeve] = {}
+        """Each bot's accounts' cash and equity, in the ledger's order (`_synced_sleeves`)."""
+        self._slots: dict[str, tuple[_Sleeve, int]] = {}
+        """Where each account's cash and equity sit in its bot's sleeve."""
+        self._filled: dict[str, None] = {}
+        """Accounts filled since their sleeve entries were last brought up to date."""
+        self._changes = -1
+        """`Ledger.changes` as the sleeves know them (another value: build them again)."""
         self._flushed_at = time.monotonic()
         self.trades: list[Trade] = []
         self.fills: list[tuple[str, Fill]] = []
@@ -140,37 +190,48 @@ class PortfolioAgent(Agent):
         order, fill = event.order, event.fill
         if order.bot_id is None:
             return
-        account_id = self.ledger.account_id(order.bot_id, order.symbol)
-        position = self.ledger.apply_fill(account_id, fill)
+        ledger = self.ledger
+        account_id = ledger.account_id(order.bot_id, order.symbol)
+        in_step = ledger.changes == self._changes
+        position = ledger.apply_fill(account_id, fill)
+        if in_step:  # else the sleeves are built again anyway
+            self._changes = ledger.changes
+            self._filled[account_id] = None
         self.fills.append((account_id, fill))
         self._moved.add(order.bot_id)
-        self._equity.pop(account_id, None)
         self._record_trade(account_id, fill, position.quantity, exit_reason(order))
         await self.publish(PositionChanged(position, fill, order.bot_id))
 
     async def on_bars_opened(self, envelope: Envelope) -> None:
         event = envelope.payload
         assert isinstance(event, BarsOpened)
+        self.ledger.on_bars_opened(event.bars)
+        bar_time = self._bar_time
         for bar in event.bars:
-            self.ledger.on_open(bar)
-            self._bar_time[bar.symbol] = bar.start
+            bar_time[bar.symbol] = bar.start
 
     async def on_bars_closed(self, envelope: Envelope) -> None:
         event = envelope.payload
         assert isinstance(event, BarsClosed)
-        touched: dict[str, None] = {}
-        for bar in event.bars:
-            self.ledger.on_close(bar)
-            for state in self.ledger.accounts_of(bar.symbol):
-                touched[state.account_id] = None
-        for account_id in touched:
-            curve = self.curves.setdefault(account_id, EquityCurve())
-            curve.times.append(event.start)
-            value = self.ledger.equity(account_id)
+        at = event.start
+        equities = self.ledger.equities_after(event.bars)
+        if not equities:
+            return
+        curves, slots = self.curves, self._slots
+        for account_id, value in equities.items():
+            curve = curves.get(account_id)
+            if curve is None:
+                curve = curves[account_id] = EquityCurve()
+            curve.times.append(at)
             curve.values.append(value)
-            self._equity[account_id] = value
-        if self.journal is not None and touched:
-            self._snapshot(event.start)
+            slot = slots.get(account_id)
+            if slot is not None:
+                sleeve, index = slot
+                if sleeve.equity[index] is not value:
+                    sleeve.equity[index] = value
+                    sleeve.equity_total = None
+        if self.journal is not None:
+            self._snapshot(at)
             if time.monotonic() - self._flushed_at >= self.flush_interval_s:
                 self.flush()
 
@@ -181,20 +242,7 @@ class PortfolioAgent(Agent):
     def snapshots_at(self, at: datetime) -> list[PortfolioSnapshot]:
         """Each bot's snapshot now (its accounts summed). The whole portfolio is their sum
         (`PortfolioRepository.total_snapshots`): bots may run in other nodes."""
-        cash: dict[BotId, Decimal] = {}
-        equity: dict[BotId, Decimal] = {}
-        known = self._equity
-        for account_id, state in self.ledger.accounts.items():
-            value = known.get(account_id)
-            if value is None:
-                value = known[account_id] = self.ledger.equity(account_id)
-            owner = bot_of(account_id)
-            cash[owner] = cash.get(owner, ZERO) + state.account.cash
-            equity[owner] = equity.get(owner, ZERO) + value
-        return [
-            PortfolioSnapshot(at, cash[owner], equity[owner] - cash[owner], equity[owner], owner)
-            for owner in cash
-        ]
+        return [sleeve.snapshot(at, bot) for bot, sleeve in self._synced_sleeves().items()]
 
     def flush(self) -> None:
         """Write the snapshots taken and the positions moved since the last flush (at most
@@ -212,15 +260,40 @@ class PortfolioAgent(Agent):
             positions: dict[Symbol, Position] = {}
             for account_id, state in self.ledger.accounts.items():
                 if bot_of(account_id) == bot:
-                    positions.update(state.account.positions)
+                    positions.update(state.positions)
             at = max(self._bar_time.values(), default=None)
             if positions and at is not None:
                 journal.save_positions(positions.values(), at=at, bot_id=bot)
 
     def _snapshot(self, at: datetime) -> None:
-        for snapshot in self.snapshots_at(at):
-            assert snapshot.bot_id is not None
-            self._snapshots[(snapshot.bot_id, at)] = snapshot
+        snapshots = self._snapshots
+        for bot, sleeve in self._synced_sleeves().items():
+            snapshots[(bot, at)] = sleeve.snapshot(at, bot)
+
+    def _synced_sleeves(self) -> dict[BotId, _Sleeve]:
+        """The sleeves, with the entries of the accounts filled since the last call renewed
+        (built again from the ledger when it has accounts they do not know, or when an
+        account changed other than by a fill this agent booked)."""
+        ledger = self.ledger
+        if len(self._slots) != len(ledger.accounts) or ledger.changes != self._changes:
+            self._changes = ledger.changes
+            self._sleeves, self._slots = {}, {}
+            for account_id, state in ledger.accounts.items():
+                owner = bot_of(account_id)
+                sleeve = self._sleeves.get(owner)
+                if sleeve is None:
+                    sleeve = self._sleeves[owner] = _Sleeve()
+                self._slots[account_id] = (sleeve, sleeve.add(state.cash, ledger.equity_of(state)))
+            self._filled.clear()
+        elif self._filled:
+            slots = self._slots
+            for account_id in self._filled:
+                slot = slots.get(account_id)
+                if slot is not None:
+                    state = ledger.account(account_id)
+                    slot[0].update(slot[1], state.cash, ledger.equity_of(state))
+            self._filled.clear()
+        return self._sleeves
 
     def _record_trade(self, account_id: str, fill: Fill, after: Decimal, reason: str) -> None:
         costs = fill.fee + fill.tax

@@ -135,48 +135,54 @@ class RiskAgent(Agent):
     async def on_order_requested(self, envelope: Envelope) -> None:
         event = envelope.payload
         assert isinstance(event, OrderRequested)
-        if await self._approves(event.order):
+        rejection = self._rejection(event.order)
+        if rejection is None:
             await self.publish(SubmitOrder(event.order))
+        else:
+            await self.publish(rejection)
 
     async def on_orders_requested(self, envelope: Envelope) -> None:
         """Check each order of one decision in turn; the approved ones go to execution
         together (`SubmitOrders`), each refused one gets its `RiskRejected`."""
         event = envelope.payload
         assert isinstance(event, OrdersRequested)
-        approved = [order for order in event.orders if await self._approves(order)]
+        approved = []
+        for order in event.orders:
+            rejection = self._rejection(order)
+            if rejection is None:
+                approved.append(order)
+            else:
+                await self.publish(rejection)
         if approved:
             await self.publish(SubmitOrders(tuple(approved)))
 
-    async def _approves(self, order: Order) -> bool:
-        """Whether the engine passes `order`; publishes the rejection when it does not."""
+    def _rejection(self, order: Order) -> RiskRejected | None:
+        """None when the engine passes `order`, else the rejection to publish."""
         if order.bot_id is None:
             self.outcomes["no_bot"] += 1
-            await self.publish(RiskRejected(order, "account", "order has no bot id"))
-            return False
+            return RiskRejected(order, "account", "order has no bot id")
         book = self.ledger.book(self.ledger.account_id(order.bot_id, order.symbol))
         decision = self.engine.evaluate(order, book)
         if isinstance(decision, Denied):
             self.outcomes[decision.check] += 1
             log.info("risk rejected %s: %s", order.order_id, decision.reason)
-            await self.publish(RiskRejected(order, decision.check, decision.reason))
-            return False
+            return RiskRejected(order, decision.check, decision.reason)
         self.outcomes["approved"] += 1
-        return True
+        return None
 
     async def on_bars_opened(self, envelope: Envelope) -> None:
         event = envelope.payload
         assert isinstance(event, BarsOpened)
-        for bar in event.bars:
-            self.ledger.on_open(bar)
-        for key, guard in list(self._guards.items()):
-            if guard.stale:
-                await self._protect(key, guard, event.start)
+        self.ledger.on_bars_opened(event.bars)
+        if self._guards:
+            for key, guard in list(self._guards.items()):
+                if guard.stale:
+                    await self._protect(key, guard, event.start)
 
     async def on_bars_closed(self, envelope: Envelope) -> None:
         event = envelope.payload
         assert isinstance(event, BarsClosed)
-        for bar in event.bars:
-            self.ledger.on_close(bar)
+        self.ledger.on_bars_closed(event.bars)
         if not self._guards:
             return
         highs = {bar.symbol: float(bar.high) for bar in event.bars}

@@ -31,9 +31,10 @@ import dataclasses
 import difflib
 import functools
 import math
+import operator as operator_module
 import types
 import typing
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum, StrEnum
@@ -289,6 +290,45 @@ def holds(condition: Condition, event: object, parameters: Mapping[str, Paramete
     return not holds(condition.condition, event, parameters)
 
 
+Predicate = Callable[[object, Mapping[str, ParameterValue]], bool]
+"""A compiled condition: (event, parameters) -> whether it holds (`compile_condition`)."""
+
+
+def compile_condition(condition: Condition) -> Predicate:
+    """`condition` as a function of (event, parameters) with the answers and errors of
+    `holds`, without its walk of the condition tree on every call: the rule engine runs one
+    for every signal."""
+    if isinstance(condition, Comparison):
+        return _compiled_comparison(condition)
+    if isinstance(condition, AllOf):
+        every = tuple(compile_condition(part) for part in condition.conditions)
+        if len(every) == 2:  # the usual shape, without a generator per call
+            first, second = every
+
+            def both(event: object, parameters: Mapping[str, ParameterValue]) -> bool:
+                return first(event, parameters) and second(event, parameters)
+
+            return both
+
+        def all_of(event: object, parameters: Mapping[str, ParameterValue]) -> bool:
+            return all(part(event, parameters) for part in every)
+
+        return all_of
+    if isinstance(condition, AnyOf):
+        some = tuple(compile_condition(part) for part in condition.conditions)
+
+        def any_of(event: object, parameters: Mapping[str, ParameterValue]) -> bool:
+            return any(part(event, parameters) for part in some)
+
+        return any_of
+    negated = compile_condition(condition.condition)
+
+    def not_(event: object, parameters: Mapping[str, ParameterValue]) -> bool:
+        return not negated(event, parameters)
+
+    return not_
+
+
 def explain(condition: Condition, event: object, parameters: Mapping[str, ParameterValue]) -> str:
     """`condition` with the event's values, for a rule's reason.
 
@@ -336,6 +376,90 @@ def _read(event: object, path: tuple[str, ...]) -> Any:
             return None
         value = getattr(value, name)
     return value
+
+
+def _compiled_comparison(comparison: Comparison) -> Predicate:
+    """`_compare` of the field, specialised for the two usual shapes: (in)equality with a
+    literal (an enum field's answer kept per member) and an ordering."""
+    read = _reader(comparison.path)
+    operator, value = comparison.operator, comparison.value
+    if operator in (Operator.EQ, Operator.NE) and not isinstance(value, Parameter):
+        negate = operator is Operator.NE
+        by_member: dict[Enum, bool] = {}
+
+        def equal(event: object, parameters: Mapping[str, ParameterValue]) -> bool:
+            actual = read(event)
+            if isinstance(actual, Enum):
+                answer = by_member.get(actual)
+                if answer is None:
+                    answer = by_member[actual] = _equal(actual, value) is not negate
+                return answer
+            return _equal(actual, value) is not negate
+
+        return equal
+    if operator in ORDERINGS:
+        holds_for = _ORDERED[operator]
+        name = value.name if isinstance(value, Parameter) else None
+
+        def ordered(event: object, parameters: Mapping[str, ParameterValue]) -> bool:
+            actual = read(event)
+            expected = (
+                _operand(value, parameters) if name is None else parameters.get(name, _MISSING)
+            )
+            if expected is _MISSING:
+                expected = _operand(value, parameters)  # raises: the setting has no value
+            if actual is None or expected is None:
+                return False
+            kind = type(actual)
+            if kind is type(expected) and kind in _SAME_TYPE_NUMBERS:
+                return bool(holds_for(actual, expected))  # what `_aligned` leaves as it is
+            left, right = _aligned(actual, expected, comparison)
+            return bool(holds_for(left, right))
+
+        return ordered
+
+    def compare(event: object, parameters: Mapping[str, ParameterValue]) -> bool:
+        return _compare(comparison, read(event), parameters)
+
+    return compare
+
+
+_MISSING = object()
+_SAME_TYPE_NUMBERS = frozenset({int, float, Decimal})
+"""Number types `_aligned` passes through unchanged when both sides have the same one."""
+
+_ORDERED: dict[Operator, Callable[[Any, Any], Any]] = {
+    Operator.GT: operator_module.gt,
+    Operator.GE: operator_module.ge,
+    Operator.LT: operator_module.lt,
+    Operator.LE: operator_module.le,
+}
+
+
+def _reader(path: tuple[str, ...]) -> Callable[[object], Any]:
+    """`_read` of `path`, unrolled for the usual one or two names."""
+    if len(path) == 1:
+        (name,) = path
+
+        def read_one(event: object) -> Any:
+            return None if event is None else getattr(event, name)
+
+        return read_one
+    if len(path) == 2:
+        first, second = path
+
+        def read_two(event: object) -> Any:
+            if event is None:
+                return None
+            value = getattr(event, first)
+            return None if value is None else getattr(value, second)
+
+        return read_two
+    return functools.partial(_read_path, path=path)
+
+
+def _read_path(event: object, *, path: tuple[str, ...]) -> Any:
+    return _read(event, path)
 
 
 def _compare(comparison: Comparison, actual: Any, parameters: Mapping[str, ParameterValue]) -> bool:
@@ -387,8 +511,7 @@ def _aligned(actual: Any, expected: Any, comparison: Comparison) -> tuple[Any, A
     """Both sides in the field's own terms: enum positions, floats, or exact decimals."""
     try:
         if isinstance(actual, Enum):
-            members = list(type(actual))
-            return members.index(actual), members.index(type(actual)(expected))
+            return _rank(actual), _rank(type(actual)(expected))
         if isinstance(expected, bool) or not isinstance(expected, int | float | Decimal):
             raise TypeError(f"{expected!r} is not a number")
         if isinstance(actual, Decimal) and isinstance(expected, float):
@@ -402,6 +525,19 @@ def _aligned(actual: Any, expected: Any, comparison: Comparison) -> tuple[Any, A
             f"{comparison.value} ({expected!r}): {error}",
             field=comparison.field,
         ) from None
+
+
+def _rank(member: Enum) -> int:
+    """The member's position in its enum's declaration order (enums compare by it)."""
+    rank = _ranks(type(member)).get(member)
+    if rank is None:  # a pseudo-member (a combination of flags): no place of its own
+        raise ValueError(f"{member!r} is not in list")
+    return rank
+
+
+@functools.cache
+def _ranks(enum: type[Enum]) -> dict[Enum, int]:
+    return {member: rank for rank, member in enumerate(enum)}
 
 
 def _decimal(value: float) -> Decimal:

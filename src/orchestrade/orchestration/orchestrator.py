@@ -196,14 +196,20 @@ class Orchestrator(Agent):
         if planner is None or self.states[planner.bot_id] is not BotState.RUNNING:
             self.decisions["ignored"] += 1
             return
-        if signal.side is SignalSide.BUY and self.entries_blocked(signal.bot_id, signal.time):
+        if (
+            self._entries_blocked
+            and signal.side is SignalSide.BUY
+            and self.entries_blocked(signal.bot_id, signal.time)
+        ):
             reason = f"circuit_breaker: entries blocked for {signal.time.date().isoformat()}"
             self._keep_decision(signal, approved=False, reason=reason)
             self.decisions["rejected"] += 1
             return
         outcome = self.rules.evaluate(event)
-        self._keep_decision(signal, approved=outcome.approved, reason="; ".join(outcome.reasons))
-        if outcome.effects:
+        matched = bool(outcome.matches)
+        reason = "; ".join(outcome.reasons) if matched else ""
+        self._keep_decision(signal, approved=outcome.approved, reason=reason)
+        if matched and outcome.effects:
             await self.apply_effects(outcome)
         if not outcome.approved:
             self.decisions["rejected"] += 1
@@ -211,7 +217,7 @@ class Orchestrator(Agent):
             return
         self.decisions["approved"] += 1
         planner.note(signal)
-        await self.publish(SignalApproved(signal, outcome.reasons))
+        await self.publish(SignalApproved(signal, outcome.reasons if matched else ()))
 
     def _keep_decision(self, signal: Signal, *, approved: bool, reason: str) -> None:
         """Queue the decision for the signals table (unless a resumed run has it already)."""
@@ -221,27 +227,40 @@ class Orchestrator(Agent):
             self._decided.append(SignalDecision(signal, approved, reason))
 
     async def on_bars_opened(self, envelope: Envelope) -> None:
+        """Roll the ledger to the open, then turn the decisions waiting for these bars into
+        orders, bar by bar in the slice's order and bot by bot (only the planners with a
+        decision pending are asked)."""
         event = envelope.payload
         assert isinstance(event, BarsOpened)
-        for bar in event.bars:
-            self.ledger.on_open(bar)
+        self.ledger.on_bars_opened(event.bars)
+        waiting = [
+            (planner, planner.pending) for planner in self.planners.values() if planner.pending
+        ]
+        if not waiting:
+            return
         orders = []
         for bar in event.bars:
-            for planner in self.planners.values():
-                planned = planner.at_open(bar)
-                if planned is not None:
-                    orders.append(planned.order)
+            for planner, pending in waiting:
+                if bar.symbol in pending:
+                    planned = planner.at_open(bar)
+                    if planned is not None:
+                        orders.append(planned.order)
         if orders:
             await self.publish(OrdersRequested(tuple(orders)))
 
     async def on_bars_closed(self, envelope: Envelope) -> None:
         event = envelope.payload
         assert isinstance(event, BarsClosed)
-        for bar in event.bars:
-            self.ledger.on_close(bar)
-            for planner in self.planners.values():
-                if bar.symbol in planner.symbols:
-                    planner.at_close(bar)
+        # Only planners with a daily-loss limit look at the closes (`OrderPlanner.at_close`).
+        watching = [planner for planner in self.planners.values() if planner.watches_closes]
+        if watching:
+            for bar in event.bars:
+                self.ledger.on_close(bar)
+                for planner in watching:
+                    if bar.symbol in planner.symbols:
+                        planner.at_close(bar)
+        else:
+            self.ledger.on_bars_closed(event.bars)
         self._flush_decisions_when_due()
 
     async def on_order_filled(self, envelope: Envelope) -> None:

@@ -24,10 +24,11 @@ Only market orders and the all_cash, fixed_qty and percent_equity sizings are pl
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
+from types import MappingProxyType
 
 import numpy as np
 
@@ -117,7 +118,10 @@ class OrderPlanner:
         self._lots = {symbol: Decimal(repr(rules.lot)) for symbol, rules in self._rules.items()}
         self._upper, self._ticks = tick_bands()
         self._pending: dict[Symbol, Signal] = {}
+        self._pending_view = MappingProxyType(self._pending)
         self._halted: dict[str, date] = {}
+        self._stamp: tuple[datetime | None, str] = (None, "")
+        """The last bar start and its text in order ids (the orders of one open share it)."""
 
     @property
     def symbols(self) -> frozenset[Symbol]:
@@ -139,6 +143,17 @@ class OrderPlanner:
     def pending_symbols(self) -> tuple[Symbol, ...]:
         """Symbols with a decision waiting for their next open."""
         return tuple(self._pending)
+
+    @property
+    def pending(self) -> Mapping[Symbol, Signal]:
+        """The decision waiting for the next open of each symbol (a live, read-only view:
+        `at_open` takes them out)."""
+        return self._pending_view
+
+    @property
+    def watches_closes(self) -> bool:
+        """Whether `at_close` has anything to do (a daily-loss limit is set)."""
+        return self._config.max_daily_loss_pct is not None
 
     def discard(self, symbol: Symbol) -> None:
         """Forget what was pending for `symbol` (the bot was paused or stopped)."""
@@ -232,8 +247,12 @@ class OrderPlanner:
         )
 
     def _order(self, bar: Bar, side: Side, quantity: Decimal, purpose: str) -> Order:
+        at, stamp = self._stamp
+        if bar.start is not at:
+            at, stamp = bar.start, _stamp(bar.start)
+            self._stamp = (at, stamp)
         return Order(
-            order_id=order_id_for(self.bot_id, bar.symbol, bar.start, purpose),
+            order_id=OrderId(f"{self.bot_id}-{bar.symbol}-{stamp}-{purpose}"),
             symbol=bar.symbol,
             side=side,
             order_type=OrderType.MARKET,
@@ -269,7 +288,23 @@ def order_id_for(bot_id: str, symbol: str, at: datetime, purpose: str) -> OrderI
     """A deterministic client order id: the same decision always gets the same id, so a
     replay restarted after a crash re-asks for orders the OMS already has instead of sending
     new ones."""
-    return OrderId(f"{bot_id}-{symbol}-{at.strftime('%Y%m%dT%H%M%S')}-{purpose}")
+    return OrderId(f"{bot_id}-{symbol}-{_stamp(at)}-{purpose}")
+
+
+def _stamp(at: datetime) -> str:
+    """`at` as it appears in an order id: ``strftime("%Y%m%dT%H%M%S")``, formatted from the
+    fields (twice as fast; years before 1000 are left to strftime, which may not pad them)."""
+    if at.year < 1000:
+        return at.strftime("%Y%m%dT%H%M%S")
+    # %-formatting: twice as fast as format specifiers here (one call per order).
+    return "%04d%02d%02dT%02d%02d%02d" % (  # noqa: UP031
+        at.year,
+        at.month,
+        at.day,
+        at.hour,
+        at.minute,
+        at.second,
+    )
 
 
 def _symbol_rules(config: SimulationConfig, index: int) -> SymbolRules:

@@ -37,9 +37,10 @@ from orchestrade.domain import EVENT_TYPES, BotId, Message
 from orchestrade.orchestration.conditions import (
     Condition,
     ParameterValue,
+    Predicate,
     check_condition,
+    compile_condition,
     explain,
-    holds,
     parameter_names,
 )
 from orchestrade.orchestration.errors import RuleError
@@ -266,7 +267,12 @@ class RuleEngine:
         )
         self._rules: dict[str, tuple[int, Rule]] = {}
         self._sequence = 0
-        self._by_event: dict[str, tuple[Rule, ...]] = {}
+        self._by_event: dict[str, tuple[tuple[Rule, Predicate | None], ...]] = {}
+        """The enabled rules of each event type in evaluation order, with their compiled
+        conditions (None: no condition)."""
+        self._unmatched: dict[tuple[str, BotId | None], RuleOutcome] = {}
+        """The outcome of an event no rule matches, by event type and bot (immutable, so
+        shared: most events match no rule)."""
         for rule in rules:
             self.add(rule)
 
@@ -362,10 +368,10 @@ class RuleEngine:
         event_type = type(event).__name__
         matches: list[RuleMatch] = []
         decided_by: RuleMatch | None = None
-        for rule in self._by_event.get(event_type, ()):
+        parameters = self._parameters
+        for rule, predicate in self._by_event.get(event_type, ()):
             try:
-                matched = rule.when is None or holds(rule.when, event, self._parameters)
-                if not matched:
+                if predicate is not None and not predicate(event, parameters):
                     continue
                 reason = self._reason(rule, event)
             except RuleError as error:
@@ -374,12 +380,19 @@ class RuleEngine:
             matches.append(match)
             if decided_by is None and rule.action.is_verdict:
                 decided_by = match
+        bot_id = _bot_of(event)
+        if not matches:
+            outcome = self._unmatched.get((event_type, bot_id))
+            if outcome is None:
+                outcome = RuleOutcome(event_type, Action.APPROVE, None, (), bot_id)
+                self._unmatched[(event_type, bot_id)] = outcome
+            return outcome
         return RuleOutcome(
             event_type=event_type,
             decision=Action.APPROVE if decided_by is None else decided_by.action,
             decided_by=decided_by,
             matches=tuple(matches),
-            bot_id=_bot_of(event),
+            bot_id=bot_id,
         )
 
     def _reason(self, rule: Rule, event: Message) -> str:
@@ -398,10 +411,11 @@ class RuleEngine:
         self._reindex()
 
     def _reindex(self) -> None:
-        grouped: dict[str, list[Rule]] = {}
+        grouped: dict[str, list[tuple[Rule, Predicate | None]]] = {}
         for rule in self.rules:
             if rule.enabled:
-                grouped.setdefault(rule.event, []).append(rule)
+                predicate = None if rule.when is None else compile_condition(rule.when)
+                grouped.setdefault(rule.event, []).append((rule, predicate))
         self._by_event = {event: tuple(rules) for event, rules in grouped.items()}
 
     def _unknown(self, name: str) -> RuleError:
@@ -442,8 +456,35 @@ def _checked_params(name: str, action: Action, params: object) -> Mapping[str, s
 
 def _bot_of(event: Any) -> BotId | None:
     """The bot an event is about: its own `bot_id`, or its signal's or order's."""
-    for holder in (event, getattr(event, "signal", None), getattr(event, "order", None)):
-        bot = getattr(holder, "bot_id", None)
+    holders = _BOT_HOLDERS.get(type(event))
+    if holders is None:
+        holders = _BOT_HOLDERS[type(event)] = _bot_holders(type(event))
+    for holder in holders:
+        bot: BotId | None = getattr(
+            event if holder is None else getattr(event, holder, None), "bot_id", None
+        )
         if bot is not None:
-            return BotId(bot)
+            return bot  # BotId(bot) is bot: NewType is the identity at run time
     return None
+
+
+_BOT_HOLDERS: dict[type, tuple[str | None, ...]] = {}
+"""`_bot_holders` of each event class seen."""
+
+
+def _bot_holders(event_type: type) -> tuple[str | None, ...]:
+    """What of an event of `event_type` may name its bot: itself (None), its `signal`, its
+    `order`, in that order; what its class lacks is left out (asking an object for an
+    attribute it does not have costs an exception), unless its instances can have
+    attributes of their own (a class without slots)."""
+    if _has_dict(event_type):
+        return (None, "signal", "order")
+    holders: list[str | None] = []
+    if hasattr(event_type, "bot_id"):
+        holders.append(None)
+    holders += [name for name in ("signal", "order") if hasattr(event_type, name)]
+    return tuple(holders)
+
+
+def _has_dict(event_type: type) -> bool:
+    return any("__dict__" in vars(cls) for cls in event_type.__mro__ if cls is not object)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -40,6 +40,44 @@ class PortfolioSnapshot:
         assign(self, "market_value", market_value)
         assign(self, "equity", equity)
         optional_text("PortfolioSnapshot.bot_id", self.bot_id)
+
+    @classmethod
+    def of(cls, time: datetime, cash: Decimal, equity: Decimal, bot_id: BotId) -> PortfolioSnapshot:
+        """The snapshot of `bot_id` with `cash` and `equity` (market value: their difference).
+
+        Equal to the constructor's, which it calls unless the values are plainly valid (a
+        UTC time, Decimals, a bot id, equity == cash + market value): the portfolio takes a
+        snapshot per bot at every close, and the checks would be most of its cost.
+        """
+        if (
+            type(time) is datetime
+            and time.tzinfo is UTC
+            and type(cash) is Decimal
+            and type(equity) is Decimal
+            and cash.is_finite()
+            and equity.is_finite()
+            and type(bot_id) is str
+            and bot_id.strip()
+        ):
+            market_value = equity - cash
+            if cash + market_value == equity:
+                snapshot = object.__new__(cls)
+                set_time, set_cash, set_market_value, set_equity, set_bot_id = _SNAPSHOT_SLOTS
+                set_time(snapshot, time)
+                set_cash(snapshot, cash)
+                set_market_value(snapshot, market_value)
+                set_equity(snapshot, equity)
+                set_bot_id(snapshot, bot_id)
+                return snapshot
+        return cls(time, cash, equity - cash, equity, bot_id)
+
+
+_SNAPSHOT_SLOTS = tuple(
+    getattr(PortfolioSnapshot, name).__set__
+    for name in ("time", "cash", "market_value", "equity", "bot_id")
+)
+"""The slot setters of `PortfolioSnapshot`, for `PortfolioSnapshot.of` (frozen: the
+constructor's setattr refuses)."""
 
 
 class SnapshotJournal(Protocol):
