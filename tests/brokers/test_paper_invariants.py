@@ -21,6 +21,18 @@ CASH = D(50_000_000)
 GRID = KrxTickRule()
 
 
+def krx_settings() -> PaperSettings:
+    """KRX rules, commission with a minimum, slippage and volume participation."""
+    return PaperSettings(
+        commission=0.00015,
+        commission_min=100,
+        slippage_bps=5,
+        slippage_range=0.05,
+        participation=0.05,
+        default_rules=SymbolRules.for_market(Market.KRX),
+    )
+
+
 def random_bars(rng: random.Random, days: int) -> dict[str, list[Bar]]:
     bars: dict[str, list[Bar]] = {}
     for symbol in SYMBOLS:
@@ -88,15 +100,7 @@ async def check_invariants(broker: PaperBroker) -> None:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 async def test_cash_positions_and_equity_always_add_up(open_paper: PaperFactory, seed: int) -> None:
     rng = random.Random(seed)
-    settings = PaperSettings(
-        commission=0.00015,
-        commission_min=100,
-        slippage_bps=5,
-        slippage_range=0.05,
-        participation=0.05,
-        default_rules=SymbolRules.for_market(Market.KRX),
-    )
-    broker = open_paper(settings, cash=CASH)
+    broker = open_paper(krx_settings(), cash=CASH)
     bars = random_bars(rng, 40)
     number = 0
 

@@ -9,24 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from orchestrade.brokers.paper import PaperBroker, PaperSettings, SymbolRules
-from orchestrade.domain import Bar, Market, Order, Symbol
+from orchestrade.brokers.paper import PaperBroker
+from orchestrade.domain import Bar, Order, Symbol
 
 from .conftest import PaperFactory
-from .test_paper_invariants import CASH, SYMBOLS, random_bars, random_order
+from .test_paper_invariants import CASH, SYMBOLS, krx_settings, random_bars, random_order
 
 pytestmark = pytest.mark.anyio
-
-
-def settings() -> PaperSettings:
-    return PaperSettings(
-        commission=0.00015,
-        commission_min=100,
-        slippage_bps=5,
-        slippage_range=0.05,
-        participation=0.05,
-        default_rules=SymbolRules.for_market(Market.KRX),
-    )
 
 
 def session(seed: int) -> tuple[list[list[Bar]], list[list[Order]]]:
@@ -73,8 +62,8 @@ async def run(broker: PaperBroker, seed: int, *, batched: bool) -> list[object]:
 async def test_a_slice_at_a_time_equals_bar_by_bar(
     open_paper: PaperFactory, tmp_path: Path, seed: int
 ) -> None:
-    one = open_paper(settings(), cash=CASH, path=tmp_path / "one.db")
-    other = open_paper(settings(), cash=CASH, path=tmp_path / "other.db")
+    one = open_paper(krx_settings(), cash=CASH, path=tmp_path / "one.db")
+    other = open_paper(krx_settings(), cash=CASH, path=tmp_path / "other.db")
 
     bar_by_bar = await run(one, seed, batched=False)
     sliced = await run(other, seed, batched=True)
@@ -87,7 +76,7 @@ async def test_a_slice_at_a_time_equals_bar_by_bar(
     assert other.equity() == one.equity()
     assert other.equity() != CASH  # it traded
     other.close()
-    reopened = open_paper(settings(), cash=CASH, path=tmp_path / "other.db")
+    reopened = open_paper(krx_settings(), cash=CASH, path=tmp_path / "other.db")
     assert reopened.orders() == one.orders()
     for symbol in SYMBOLS:
         assert reopened.market(Symbol(symbol)) == one.market(Symbol(symbol))

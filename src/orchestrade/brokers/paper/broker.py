@@ -218,14 +218,7 @@ class PaperBroker:
     async def begin_bar(self, bar: Bar) -> list[BrokerUpdate]:
         """Open `bar` for its symbol (step 1 of the module docstring); returns the updates
         emitted. A bar not later than the symbol's current bar is ignored."""
-        changes = Changes()
-        updates: list[BrokerUpdate] = []
-        self._matcher.open_bar(self._book, bar, changes, updates)
-        if changes:
-            self._commit(changes)
-        if updates:
-            await self._emit(updates)
-        return updates
+        return await self.begin_bars((bar,))
 
     async def begin_bars(self, bars: Sequence[Bar]) -> list[BrokerUpdate]:
         """`begin_bar` for each of `bars` (one slice: one bar per symbol), with one commit
@@ -235,11 +228,13 @@ class PaperBroker:
         open_bar, book = self._matcher.open_bar, self._book
         for bar in bars:
             open_bar(book, bar, changes, updates)
-        if changes:
-            self._commit(changes)
-        if updates:
-            await self._emit(updates)
-        return updates
+        return await self._settle(changes, updates)
+
+    async def trade_bar(self, bar: Bar) -> list[BrokerUpdate]:
+        """Trade `bar`'s range for its symbol (step 2 of the module docstring), opening it
+        first if `begin_bar` was not called; returns the updates emitted. A bar already
+        traded, or earlier than the current one, is ignored."""
+        return await self.trade_bars((bar,))
 
     async def trade_bars(self, bars: Sequence[Bar]) -> list[BrokerUpdate]:
         """`trade_bar` for each of `bars` (one slice), with one commit for all of them and
@@ -248,24 +243,7 @@ class PaperBroker:
         updates: list[BrokerUpdate] = []
         for bar in bars:
             self._trade(bar, changes, updates)
-        if changes:
-            self._commit(changes)
-        if updates:
-            await self._emit(updates)
-        return updates
-
-    async def trade_bar(self, bar: Bar) -> list[BrokerUpdate]:
-        """Trade `bar`'s range for its symbol (step 2 of the module docstring), opening it
-        first if `begin_bar` was not called; returns the updates emitted. A bar already
-        traded, or earlier than the current one, is ignored."""
-        changes = Changes()
-        updates: list[BrokerUpdate] = []
-        self._trade(bar, changes, updates)
-        if changes:
-            self._commit(changes)
-        if updates:
-            await self._emit(updates)
-        return updates
+        return await self._settle(changes, updates)
 
     # -- inspection ----------------------------------------------------------------------
 
@@ -341,6 +319,14 @@ class PaperBroker:
         self.close()
 
     # -- internals -----------------------------------------------------------------------
+
+    async def _settle(self, changes: Changes, updates: list[BrokerUpdate]) -> list[BrokerUpdate]:
+        """Commit `changes` (when there are any), then emit `updates`; returns them."""
+        if changes:
+            self._commit(changes)
+        if updates:
+            await self._emit(updates)
+        return updates
 
     def _trade(self, bar: Bar, changes: Changes, updates: list[BrokerUpdate]) -> None:
         """Step 2 for `bar` (opening it first when needed); nothing for a bar already
