@@ -1,7 +1,6 @@
 from decimal import Decimal
 
 import pytest
-from tests.risk.fakes import FakePositionBook, buy, sell
 
 from orchestrade.domain import Symbol
 from orchestrade.risk import (
@@ -11,6 +10,7 @@ from orchestrade.risk import (
     SectorConcentrationCheck,
     SymbolConcentrationCheck,
 )
+from risk.fakes import FakePositionBook, buy, sell
 
 D = Decimal
 SECTORS = {Symbol("005930"): "semis", Symbol("000660"): "semis", Symbol("035420"): "internet"}

@@ -1,7 +1,6 @@
 from decimal import Decimal
 
 import pytest
-from tests.risk.fakes import T0, FakeClock, FakePositionBook, buy, sell
 
 from orchestrade.domain import Instrument, RiskRejected
 from orchestrade.risk import (
@@ -13,6 +12,7 @@ from orchestrade.risk import (
     RiskEngine,
 )
 from orchestrade.settings import RiskSettings
+from risk.fakes import T0, FakeClock, FakePositionBook, buy, sell
 
 D = Decimal
 

@@ -2,10 +2,10 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from tests.risk.fakes import T0, FakePositionBook, buy, sell
 
 from orchestrade.risk import Approved, Denied, KillSwitch, KillSwitchState
 from orchestrade.risk.errors import RiskConfigurationError
+from risk.fakes import T0, FakePositionBook, buy, sell
 
 BOOK = FakePositionBook(held={"A": Decimal(10)})
 

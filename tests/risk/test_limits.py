@@ -3,7 +3,6 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.risk.fakes import FakePositionBook, buy, sell
 
 from orchestrade.risk import (
     Approved,
@@ -17,6 +16,7 @@ from orchestrade.risk import (
     limit_checks,
 )
 from orchestrade.settings import RiskSettings
+from risk.fakes import FakePositionBook, buy, sell
 
 D = Decimal
 

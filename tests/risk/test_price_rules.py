@@ -1,9 +1,8 @@
 from decimal import Decimal
 
-from tests.risk.fakes import FakePositionBook, buy, sell
-
 from orchestrade.domain import Instrument
 from orchestrade.risk import Approved, Denied, KrxPriceLimitCheck, KrxTickSizeCheck
+from risk.fakes import FakePositionBook, buy, sell
 
 D = Decimal
 KRX = {"005930": Instrument.krx("005930")}

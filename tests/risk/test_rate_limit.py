@@ -1,10 +1,10 @@
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.risk.fakes import FakeClock, FakePositionBook, buy
 
 from orchestrade.risk import Approved, Denied, MaxOrdersPerSecondCheck, TokenBucket
 from orchestrade.risk.errors import RiskConfigurationError
+from risk.fakes import FakeClock, FakePositionBook, buy
 
 BOOK = FakePositionBook()
 
