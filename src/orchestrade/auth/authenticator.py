@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from orchestrade.auth.api_keys import hash_api_key
 from orchestrade.auth.credential_cache import CredentialCache
 from orchestrade.auth.errors import AuthenticationError
@@ -65,20 +67,15 @@ class Authenticator:
             AuthenticationError: the token is invalid or expired, or its user is gone or
                 disabled.
         """
-        cache = self._cache
-        if cache is not None:
-            key = cache.key(token)
-            cached = cache.user(key)
-            if cached is not None:
-                return cached
-            generation = cache.generation
-        claims = self._tokens.verify(token)
-        user = self._users.get(claims.user_id)
-        if user is None or not user.active:
-            raise AuthenticationError("invalid token")
-        if cache is not None:
-            cache.put(key, user, generation=generation, expires_at=claims.expires_at.timestamp())
-        return user
+
+        def lookup() -> tuple[User, float | None]:
+            claims = self._tokens.verify(token)
+            user = self._users.get(claims.user_id)
+            if user is None or not user.active:
+                raise AuthenticationError("invalid token")
+            return user, claims.expires_at.timestamp()
+
+        return self._cached(token, lookup)
 
     def user_for_api_key(self, key: str) -> User:
         """The active user an unrevoked API key belongs to.
@@ -86,16 +83,26 @@ class Authenticator:
         Raises:
             AuthenticationError: the key is unknown or revoked, or its user disabled.
         """
+
+        def lookup() -> tuple[User, float | None]:
+            user = self._users.user_for_api_key(hash_api_key(key))
+            if user is None or not user.active:
+                raise AuthenticationError("invalid API key")
+            return user, None
+
+        return self._cached(key, lookup)
+
+    def _cached(self, credential: str, lookup: Callable[[], tuple[User, float | None]]) -> User:
+        """The user `credential` authenticates: from the cache when it holds it, else from
+        `lookup` (the user and when the credential expires, None: never), kept on success."""
         cache = self._cache
-        if cache is not None:
-            cache_key = cache.key(key)
-            cached = cache.user(cache_key)
-            if cached is not None:
-                return cached
-            generation = cache.generation
-        user = self._users.user_for_api_key(hash_api_key(key))
-        if user is None or not user.active:
-            raise AuthenticationError("invalid API key")
-        if cache is not None:
-            cache.put(cache_key, user, generation=generation, expires_at=None)
+        if cache is None:
+            return lookup()[0]
+        key = cache.key(credential)
+        cached = cache.user(key)
+        if cached is not None:
+            return cached
+        generation = cache.generation
+        user, expires_at = lookup()
+        cache.put(key, user, generation=generation, expires_at=expires_at)
         return user
