@@ -433,15 +433,25 @@ class CountingJournal(InMemoryOrderJournal):
         return super().get_order(order_id)
 
 
-async def test_an_id_the_journal_lacks_is_looked_up_once_until_it_is_recorded() -> None:
+async def test_a_new_id_costs_no_read_and_an_old_terminal_order_is_read_once() -> None:
     journal = CountingJournal()
+    # A filled order left by an earlier run: the OMS does not keep terminal orders loaded.
+    earlier = buy("old").with_status(S.SUBMITTED).with_status(S.ACCEPTED)
+    journal.record_order(earlier.with_status(S.CANCELLED), at=T0)
     oms, broker, _, _ = await started(ScriptedBroker(), journal)  # a broker that never reads it
     lookups = journal.lookups
 
-    # The execution agent's replay check, then the submit: one read of the journal.
+    # The execution agent's replay check, then the submit: the OMS knows every id the
+    # journal holds, so a new one is not looked up.
     assert oms.order(OrderId("o1")) is None
     submitted = await oms.submit(buy("o1"))
     assert oms.order(OrderId("o1")) == submitted
+    assert journal.lookups == lookups
+
+    # An id recorded before the OMS started, and terminal then: read once, then held.
+    old = oms.order(OrderId("old"))
+    assert old is not None and old.status is S.CANCELLED
+    assert oms.order(OrderId("old")) == old
     assert journal.lookups == lookups + 1
 
     # Reconciliation writes the journal itself (here: adopts an order only the broker

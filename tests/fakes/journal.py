@@ -79,6 +79,9 @@ class InMemoryOrderJournal:
     def get_order(self, order_id: OrderId) -> Order | None:
         return self.orders.get(order_id)
 
+    def order_ids(self) -> set[OrderId]:
+        return set(self.orders)
+
     def open_orders(self) -> Sequence[Order]:
         return [order for order in self.orders.values() if not order.is_terminal]
 

@@ -153,6 +153,16 @@ def test_open_orders_exclude_every_terminal_status(journal: SqlOrderJournal) -> 
     assert all(not order.is_terminal for order in open_orders)
 
 
+def test_order_ids_hold_every_recorded_order_of_every_bot(store: Store) -> None:
+    journal = SqlOrderJournal(store, bot_ids=["bot-a"])
+    journal.record_order(limit_buy("o-a", bot_id="bot-a"), at=at(0))
+    done = accepted(limit_buy("o-b", bot_id="bot-b")).with_status(OrderStatus.CANCELLED)
+    journal.record_order(done, at=at(1))
+
+    # Unscoped, like get_order: the OMS must never take another bot's id for a new one.
+    assert journal.order_ids() == {"o-a", "o-b"}
+
+
 def test_decimals_round_trip_digit_for_digit(journal: SqlOrderJournal) -> None:
     order = limit_buy(
         symbol=Symbol("BTCUSDT"),

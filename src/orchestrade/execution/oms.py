@@ -79,9 +79,9 @@ class OrderManager:
         self._clock = clock
         self._listeners: list[OmsListener] = []
         self._orders: dict[OrderId, Order] = {}
-        self._absent: set[OrderId] = set()
-        """Ids the journal did not have when asked: only this OMS writes the journal, so
-        they stay absent until it records them (a submit looks its id up twice)."""
+        self._known: set[OrderId] = set()
+        """Every id the journal holds (read once by `_load`, then kept up to date: only this
+        OMS writes the journal), so that a new id costs no read of the journal."""
         self._open: set[OrderId] = set()
         self._fill_ids: set[FillId] = set()
         self._positions: dict[Symbol, Position] = {}
@@ -307,7 +307,7 @@ class OrderManager:
     def _load(self) -> None:
         """Rebuild the in-memory state from the journal (after start or reconciliation)."""
         self._orders.clear()
-        self._absent.clear()
+        self._known = set(self._journal.order_ids())
         self._open.clear()
         self._fill_ids.clear()
         self._positions.clear()
@@ -321,16 +321,15 @@ class OrderManager:
 
     def _lookup(self, order_id: OrderId) -> Order | None:
         order = self._orders.get(order_id)
-        if order is None and order_id not in self._absent:
+        if order is None and order_id in self._known:
+            # Recorded before this OMS loaded, and terminal then: read it once.
             order = self._journal.get_order(order_id)
-            if order is None:
-                self._absent.add(order_id)
-            else:
+            if order is not None:
                 self._remember(order)
         return order
 
     def _remember(self, order: Order) -> None:
-        self._absent.discard(order.order_id)
+        self._known.add(order.order_id)
         self._orders[order.order_id] = order
         if order.is_terminal:
             self._open.discard(order.order_id)

@@ -7,7 +7,7 @@ PostgreSQL), and tests use in-memory twins.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -120,6 +120,10 @@ class OrderJournal(Protocol):
 
     def get_order(self, order_id: OrderId) -> Order | None:
         """The order as last recorded, or None."""
+        ...
+
+    def order_ids(self) -> Collection[OrderId]:
+        """The id of every recorded order (of every bot: like `get_order`, not scoped)."""
         ...
 
     def open_orders(self) -> Sequence[Order]:

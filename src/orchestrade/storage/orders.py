@@ -207,6 +207,11 @@ class SqlOrderJournal:
                 values = cursor.fetchone()
         return None if values is None else _order_from_values(values)
 
+    def order_ids(self) -> set[OrderId]:
+        """The id of every recorded order (of every bot, like `get_order`)."""
+        with self._store.reading() as read:
+            return {OrderId(row[0]) for row in read.connection.execute(select(ORDERS.c.order_id))}
+
     def open_orders(self) -> Sequence[Order]:
         """Every recorded order that is not terminal, oldest first."""
         query = (
