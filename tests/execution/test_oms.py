@@ -450,7 +450,8 @@ async def test_a_new_id_costs_no_read_and_an_old_terminal_order_is_read_once() -
 
     # An id recorded before the OMS started, and terminal then: read once, then held.
     old = oms.order(OrderId("old"))
-    assert old is not None and old.status is S.CANCELLED
+    assert old is not None
+    assert old.status is S.CANCELLED
     assert oms.order(OrderId("old")) == old
     assert journal.lookups == lookups + 1
 
