@@ -1,7 +1,8 @@
 """The API under load: `GET /api/v1/positions` at a fixed rate while a replay runs, and the
 live stream's delay to 50 WebSocket clients while paper bots trade.
 
-Run: ``python bench/bench_api.py [--quick]`` (``--quick``: 10 s windows instead of 30 s).
+Run: ``python bench/bench_api.py [--quick] [--only positions|stream]`` (``--quick``: 10 s
+windows instead of 30 s; ``--only``: one of the two parts below, default both).
 
 Setup: a real ``orchestrade serve`` subprocess on a free local port over a fresh SQLite
 store holding synthetic KRX daily bars (`REPLAY_SYMBOLS` x `REPLAY_BOTS` symbols, `DAYS`
@@ -35,6 +36,7 @@ the server, of the clients and of the rest of the machine over each window is pr
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import importlib.util
 import json
@@ -98,12 +100,21 @@ class BenchError(RuntimeError):
     """The setup did not do what the measurement needs (the message says what)."""
 
 
+PARTS = ("positions", "stream")
+"""The parts ``--only`` may pick (default: both, in this order)."""
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="10 s windows instead of 30 s")
+    parser.add_argument("--only", choices=PARTS, help="run one part only (default: both)")
+    arguments = parser.parse_args()
     missing = [name for name in ("uvicorn", "websockets") if importlib.util.find_spec(name) is None]
     if missing:
         print(f"skipped: {', '.join(missing)} not installed (the api extra)")
         return
-    window = QUICK_WINDOW_S if "--quick" in sys.argv else WINDOW_S
+    window = QUICK_WINDOW_S if arguments.quick else WINDOW_S
+    parts = PARTS if arguments.only is None else (arguments.only,)
     with tempfile.TemporaryDirectory(prefix="bench-api-") as folder:
         home = Path(folder)
         url = f"sqlite:///{home / 'orchestrade.db'}"
@@ -117,10 +128,12 @@ def main() -> None:
         server = _Server.start(home, url)
         try:
             print(f"server: pid {server.process.pid} on {server.base}", flush=True)
-            paced = span_s / PACED_REPLAY_S
-            _positions_under_replay(server, symbols[:REPLAY_SYMBOLS], [paced], window)
-            _positions_under_replay(server, symbols, ["max"] * REPLAY_BOTS, window)
-            _stream_fan_out(server, symbols, window)
+            if "positions" in parts:
+                paced = span_s / PACED_REPLAY_S
+                _positions_under_replay(server, symbols[:REPLAY_SYMBOLS], [paced], window)
+                _positions_under_replay(server, symbols, ["max"] * REPLAY_BOTS, window)
+            if "stream" in parts:
+                _stream_fan_out(server, symbols, window)
         finally:
             server.stop()
 

@@ -123,6 +123,32 @@ async def test_the_buffer_keeps_the_newest_events_and_readers_start_from_the_old
     assert (hub.oldest_id, hub.last_id) == (5, 7)
 
 
+@pytest.mark.parametrize(
+    ("after", "limit", "expected"),
+    [
+        (0, 1000, [4, 5, 6, 7, 8, 9, 10]),  # gone: from the oldest kept
+        (4, 2, [5, 6]),  # near the oldest: walked from the oldest end
+        (5, 1000, [6, 7, 8, 9, 10]),
+        (7, 1000, [8, 9, 10]),  # near the newest: walked from the newest end
+        (7, 2, [8, 9]),
+        (8, 1, [9]),
+        (9, 1000, [10]),
+        (10, 1000, []),
+    ],
+)
+async def test_events_after_any_id_are_the_kept_ones_above_it_up_to_the_limit(
+    after: int, limit: int, expected: list[int]
+) -> None:
+    hub = EventHub(capacity=7)
+    for sequence in range(10):  # ids 1..10, 4..10 kept
+        hub.record(heartbeat(sequence), bot_id=None, at=AT)
+
+    events = hub.events_after(after, limit=limit)
+
+    assert [event.event_id for event in events] == expected
+    assert [event.payload for event in events] == [heartbeat(n - 1) for n in expected]
+
+
 async def test_an_empty_hub_has_nothing_and_its_oldest_is_the_next_id() -> None:
     hub = EventHub()
 

@@ -16,10 +16,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
+import msgspec
+
+from orchestrade.bus import JsonCodec
 from orchestrade.domain import Bot, BotId, Message, Order, OrderId
 from orchestrade.orchestration.errors import OrchestrationError
 
 BotMode = Literal["paper", "replay"]
+
+_payload_codec = JsonCodec()
+_frame_encoder = msgspec.json.Encoder()
 
 
 class ControlError(OrchestrationError):
@@ -105,6 +111,27 @@ class StreamEvent:
     bot_id: BotId | None
     type_name: str
     payload: Message
+    _json: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    def to_json(self) -> str:
+        """The event as one JSON object, ``{"id", "at", "bot_id", "type", "data"}``, with
+        ``data`` the payload as the bus's JSON codec encodes it (Decimals as text, times as
+        RFC 3339 UTC): the frame the live stream sends (api/routers/stream.py).
+
+        Encoded at the first call and kept, since every client of the stream sends the same
+        text (the event itself stays as it was: the text is left out of equality)."""
+        text = self._json
+        if text is None:
+            frame = {
+                "id": self.event_id,
+                "at": self.at,
+                "bot_id": self.bot_id,
+                "type": self.type_name,
+                "data": msgspec.Raw(_payload_codec.encode_message(self.payload)),
+            }
+            text = _frame_encoder.encode(frame).decode()
+            object.__setattr__(self, "_json", text)  # frozen: a cache, set once
+        return text
 
 
 class TradingControl(Protocol):

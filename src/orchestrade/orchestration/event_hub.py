@@ -230,10 +230,21 @@ class EventHub:
         oldest kept when those right after `event_id` are gone)."""
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise EventHubError(f"limit must be an integer >= 1, got {limit!r}")
-        if not self._buffer or event_id >= self._last_id:
+        buffer = self._buffer
+        if not buffer or event_id >= self._last_id:
             return []
-        skip = max(0, event_id + 1 - self._buffer[0].event_id)
-        return list(itertools.islice(self._buffer, skip, skip + limit))
+        # The kept ids are consecutive, so an id gives a position. Slicing a deque walks it
+        # from an end: from the newest one when the slice is nearer it (a live reader wants
+        # the newest few), rather than past thousands of older events at every call.
+        start = max(0, event_id + 1 - buffer[0].event_id)
+        stop = min(len(buffer), start + limit)
+        if start < len(buffer) - stop:
+            return list(itertools.islice(buffer, start, stop))
+        newest_first = list(
+            itertools.islice(reversed(buffer), len(buffer) - stop, len(buffer) - start)
+        )
+        newest_first.reverse()
+        return newest_first
 
     async def wait_for_event(self, after_id: int, timeout_s: float) -> bool:
         """Wait until an event with an id above `after_id` exists (True) or `timeout_s`

@@ -48,14 +48,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import msgspec
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from orchestrade.api.deps import ApiContext
 from orchestrade.api.routers import API_PREFIX
 from orchestrade.auth import AuthenticationError, Role, User
 from orchestrade.auth.api_keys import looks_like_api_key
-from orchestrade.bus import JsonCodec
 from orchestrade.orchestration.control import StreamEvent, TradingControl
 from orchestrade.orchestration.event_hub import STREAMED_TYPE_NAMES
 
@@ -77,8 +75,6 @@ BATCH = 500
 MESSAGE_KEYS = ("token", "types", "bots", "last_event_id")
 
 router = APIRouter(tags=["stream"])
-_codec = JsonCodec()
-_encoder = msgspec.json.Encoder()
 
 
 class StreamRequestError(ValueError):
@@ -300,36 +296,30 @@ class _Session:
         self.cursor = event_id
 
     async def _send_events(self, events: Iterable[StreamEvent]) -> None:
-        metrics = self.context.metrics
+        """Send the frames of `events` the filter wants, after a ``gap`` frame where ids
+        skip; each event's text is encoded once for every client (`StreamEvent.to_json`)."""
+        frames: list[str] = []
+        missed = 0
+        sent = 0
+        wants = self.filter.wants
         for event in events:
-            expected = self.cursor + 1
-            if event.event_id > expected:
-                missed = event.event_id - expected
-                metrics.stream_missed.inc(missed)
-                await self.websocket.send_text(
-                    json.dumps(
-                        _control_frame(
-                            "gap", {"missed": missed, "after": self.cursor, "next": event.event_id}
-                        )
-                    )
-                )
+            skipped = event.event_id - self.cursor - 1
+            if skipped > 0:
+                missed += skipped
+                gap = {"missed": skipped, "after": self.cursor, "next": event.event_id}
+                frames.append(json.dumps(_control_frame("gap", gap)))
             self.cursor = event.event_id
-            if self.filter.wants(event):
-                await self.websocket.send_text(event_frame(event))
-                metrics.stream_frames.inc()
-
-
-def event_frame(event: StreamEvent) -> str:
-    """The JSON text of one event frame; ``data`` is the event as the bus's JSON codec
-    encodes it (Decimals as text, times as RFC 3339 UTC)."""
-    frame = {
-        "id": event.event_id,
-        "at": event.at,
-        "bot_id": event.bot_id,
-        "type": event.type_name,
-        "data": msgspec.Raw(_codec.encode_message(event.payload)),
-    }
-    return _encoder.encode(frame).decode()
+            if wants(event):
+                frames.append(event.to_json())
+                sent += 1
+        metrics = self.context.metrics
+        if missed:
+            metrics.stream_missed.inc(missed)
+        send_text = self.websocket.send_text
+        for frame in frames:
+            await send_text(frame)
+        if sent:
+            metrics.stream_frames.inc(sent)
 
 
 def _control_frame(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
