@@ -5,6 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from pydantic import TypeAdapter
+
+from orchestrade.api.routers.positions import PositionDocuments
+from orchestrade.api.schemas.trading import PositionOut
 from orchestrade.auth import Role
 from orchestrade.domain import (
     BotId,
@@ -21,7 +25,7 @@ from orchestrade.domain import (
     StrategyId,
     Symbol,
 )
-from orchestrade.storage import SignalDecision
+from orchestrade.storage import PortfolioRepository, SignalDecision
 
 from .conftest import Api
 from .test_errors import assert_error
@@ -185,6 +189,61 @@ def test_positions_by_bot_and_account_without_flat_ones_unless_asked(api: Api) -
     assert with_flat[1]["average_price"] is None
     assert with_flat[1]["realized_pnl"] == "38"
     assert [item["symbol"] for item in one_bot] == ["005930"]
+
+
+def test_positions_json_is_the_document_of_the_positions_model(api: Api) -> None:
+    # The route writes its JSON itself: it must be, byte for byte, what FastAPI would make
+    # of the same positions through PositionOut (its declared response model).
+    positions = [
+        Position(SAMSUNG, Decimal(3), Decimal("213.5"), Decimal("-1.25")),  # average 71.1666...
+        Position(HYNIX, Decimal("-2.5"), Decimal("-1E+2")),
+    ]
+    api.context.portfolio.save_positions(positions, at=T, bot_id=BotId("b-1"))
+    api.context.portfolio.save_positions(positions[:1], at=T)
+
+    answer = api.client.get("/api/v1/positions", headers=api.headers(Role.VIEWER))
+
+    grouped = api.context.portfolio.positions_by_bot(include_flat=False)
+    expected = TypeAdapter(list[PositionOut]).dump_json(
+        [PositionOut.of(owner, p) for owner, held in grouped.items() for p in held.values()]
+    )
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.content == expected
+    assert answer.json()[0]["average_price"] == str(Decimal("213.5") / 3)
+
+
+def test_a_kept_positions_answer_is_never_served_after_a_save(api: Api) -> None:
+    viewer = api.headers(Role.VIEWER)
+    api.context.portfolio.save_positions([Position(SAMSUNG, Decimal(1), Decimal(70))], at=T)
+    first = api.client.get("/api/v1/positions", headers=viewer).json()
+    mine = api.client.get("/api/v1/positions?bot_id=b-1", headers=viewer).json()
+    # Saved through another repository on the store: another process, as far as the
+    # route's kept answers know.
+    PortfolioRepository(api.context.store).save_positions(
+        [Position(SAMSUNG, Decimal(2), Decimal(150))], at=T, bot_id=BotId("b-1")
+    )
+
+    again = api.client.get("/api/v1/positions", headers=viewer).json()
+    mine_again = api.client.get("/api/v1/positions?bot_id=b-1", headers=viewer).json()
+
+    assert [item["quantity"] for item in first] == ["1"]
+    assert mine == []
+    assert [(item["bot_id"], item["quantity"]) for item in again] == [(None, "1"), ("b-1", "2")]
+    assert [item["average_price"] for item in mine_again] == ["75"]
+
+
+def test_position_documents_keep_answers_for_one_version_only() -> None:
+    documents = PositionDocuments()
+
+    assert documents.get(7, False, None) is None
+    documents.keep(False, None, b"[1]")
+    documents.keep(False, "b-1", b"[2]")
+
+    assert documents.get(7, False, None) == b"[1]"
+    assert documents.get(7, False, "b-1") == b"[2]"
+    assert documents.get(7, True, None) is None
+    assert documents.get(8, False, None) is None  # a save since: everything dropped
+    assert documents.get(8, False, "b-1") is None
 
 
 def test_signals_newest_first_filtered_by_verdict(api: Api) -> None:

@@ -159,3 +159,13 @@ def test_fills_on_one_side_average_at_the_volume_weighted_price(sequence: list[F
     assert abs(position.quantity) == total
     assert position.average_price == value / total
     assert position.realized_pnl == -sum((each.fee + each.tax for each in same_side), D(0))
+
+
+def test_a_trusted_position_equals_the_checked_one_of_the_same_values() -> None:
+    values = (Symbol("005930"), Decimal("-2.5"), Decimal("-177.5"), Decimal("3.25"))
+
+    trusted = Position.trusted(*values)
+
+    assert trusted == Position(*values)
+    assert hash(trusted) == hash(Position(*values))
+    assert trusted.average_price == Decimal(71)

@@ -176,3 +176,19 @@ def test_a_snapshot_must_balance() -> None:
 def test_naive_bounds_are_refused(portfolio: PortfolioRepository) -> None:
     with pytest.raises(QueryError, match="start must be timezone-aware"):
         portfolio.snapshots(start=T0.replace(tzinfo=None))
+
+
+def test_the_positions_version_changes_with_every_save_and_only_then(
+    portfolio: PortfolioRepository, store: Store
+) -> None:
+    start = portfolio.positions_version()
+    portfolio.save_positions([Position(A, Decimal(1), Decimal(70))], at=at(1))
+    once = portfolio.positions_version()
+    # Another repository on the store (another process, in effect) sees the same count.
+    other = PortfolioRepository(store)
+    other.save_positions([Position(A)], at=at(2), bot_id=BotId("b-2"))
+    portfolio.record_snapshot(PortfolioSnapshot(at(2), Decimal(10), Decimal(0), Decimal(10)))
+    portfolio.save_positions([], at=at(3))  # nothing saved: nothing changes
+
+    assert once == start + 1
+    assert portfolio.positions_version() == other.positions_version() == start + 2

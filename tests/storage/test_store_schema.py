@@ -17,6 +17,7 @@ TABLES = {
     *("instruments", "bars", "bar_blocks", "book_levels", "imports", "alembic_version"),
     *("bots", "signals", "orders", "order_events", "fills", "positions"),
     *("portfolio_snapshots", "audit_events", "anomalies", "rebalances", "users", "api_keys"),
+    "positions_version",
 }
 
 
@@ -26,7 +27,7 @@ def test_migrations_create_every_table_at_head(store: Store) -> None:
         version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
 
     assert tables == TABLES
-    assert version == "0005"
+    assert version == "0006"
 
 
 def test_migrated_schema_matches_the_table_classes(store: Store) -> None:

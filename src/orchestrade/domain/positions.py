@@ -49,6 +49,24 @@ class Position:
                 f"{quantity} (zero when flat)"
             )
 
+    @classmethod
+    def trusted(
+        cls, symbol: Symbol, quantity: Decimal, cost_basis: Decimal, realized_pnl: Decimal
+    ) -> Position:
+        """A position built without the checks of the constructor.
+
+        Only for values that were checked already: positions read back from the store,
+        which saved them from checked Positions (the API lists them hundreds of times a
+        second). The caller guarantees what `__post_init__` would check.
+        """
+        position = object.__new__(cls)
+        set_symbol, set_quantity, set_cost_basis, set_realized_pnl = _POSITION_SLOTS
+        set_symbol(position, symbol)
+        set_quantity(position, quantity)
+        set_cost_basis(position, cost_basis)
+        set_realized_pnl(position, realized_pnl)
+        return position
+
     @property
     def is_flat(self) -> bool:
         """True when nothing is held."""
@@ -84,6 +102,12 @@ class Position:
         cost += change * price
         quantity += change
         return Position(self.symbol, quantity, cost, realized)
+
+
+_POSITION_SLOTS = tuple(
+    getattr(Position, name).__set__ for name in ("symbol", "quantity", "cost_basis", "realized_pnl")
+)
+"""The slot setters of `Position`, for `Position.trusted` (frozen: setattr refuses)."""
 
 
 def _sign(value: Decimal) -> int:

@@ -12,14 +12,20 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Float, Table, cast, select
-from sqlalchemy.engine import Row
+from sqlalchemy import Float, Table, cast, select, update
+from sqlalchemy.engine import Dialect, Row
 
+from orchestrade.data.errors import StoreError
 from orchestrade.domain import BotId, Position, Symbol, ValidationError
 from orchestrade.domain.validation import optional_text, require_utc
 from orchestrade.portfolio.snapshots import PortfolioSnapshot
 from orchestrade.storage.store import Store
-from orchestrade.storage.tables import ACCOUNT_KEY, PortfolioSnapshotRow, PositionRow
+from orchestrade.storage.tables import (
+    ACCOUNT_KEY,
+    PortfolioSnapshotRow,
+    PositionRow,
+    PositionsVersionRow,
+)
 from orchestrade.storage.times import as_utc, utc_bound
 from orchestrade.storage.upserts import dialect_insert
 
@@ -35,6 +41,34 @@ _ALL_POSITIONS = select(
 building the statement cost more than running it."""
 _OPEN_POSITIONS = _ALL_POSITIONS.where(cast(POSITIONS.c.quantity, Float) != 0)
 PORTFOLIO_SNAPSHOTS: Table = PortfolioSnapshotRow.__table__  # type: ignore[assignment]
+POSITIONS_VERSION: Table = PositionsVersionRow.__table__  # type: ignore[assignment]
+_VERSION = select(POSITIONS_VERSION.c.version).where(POSITIONS_VERSION.c.id == 1)
+_BUMP_VERSION = (
+    update(POSITIONS_VERSION)
+    .where(POSITIONS_VERSION.c.id == 1)
+    .values(version=POSITIONS_VERSION.c.version + 1)
+)
+_PLAIN_SQL: dict[str, dict[str, str]] = {}
+"""The reads of `_fetch` as plain SQL, per dialect name."""
+
+
+def _plain_sql(dialect: Dialect) -> dict[str, str]:
+    """The version and position queries as plain SQL for `dialect` (rendered once)."""
+    queries = _PLAIN_SQL.get(dialect.name)
+    if queries is None:
+        queries = _PLAIN_SQL[dialect.name] = {
+            name: str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+            for name, query in (
+                ("all", _ALL_POSITIONS),
+                ("open", _OPEN_POSITIONS),
+                ("version", _VERSION),
+            )
+        }
+    return queries
+
+
+def _decimal(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(value)
 
 
 class PortfolioRepository:
@@ -78,6 +112,7 @@ class PortfolioRepository:
                 },
             )
             transaction.connection.execute(statement, rows)
+            transaction.connection.execute(_BUMP_VERSION)
 
     def positions(self, bot_id: BotId | None = None) -> dict[Symbol, Position]:
         """The saved positions of one bot (or the account), by symbol."""
@@ -94,6 +129,19 @@ class PortfolioRepository:
                 for row in read.connection.execute(query)
             }
 
+    def positions_version(self) -> int:
+        """A number that changes with every `save_positions` (of any process): positions
+        read when it had a value are current while it keeps it.
+
+        Raises:
+            StoreError: the database failed, or it has no version row (not migrated).
+        """
+        rows = self._fetch(_plain_sql(self._store.engine.dialect)["version"])
+        version = rows[0][0] if rows else None
+        if version is None:
+            raise StoreError("the positions_version row is missing: migrate the database")
+        return int(version)
+
     def positions_by_bot(
         self, *, include_flat: bool = True
     ) -> dict[BotId | None, dict[Symbol, Position]]:
@@ -106,16 +154,29 @@ class PortfolioRepository:
         (text on SQLite, where "0.0" and "0E-8" are as flat as "0"): the query tests their
         value as a float, which is zero only for zero (short of quantities below 1e-323).
         """
-        query = _ALL_POSITIONS if include_flat else _OPEN_POSITIONS
+        sql = _plain_sql(self._store.engine.dialect)["all" if include_flat else "open"]
         grouped: dict[BotId | None, dict[Symbol, Position]] = {}
-        with self._store.reading() as read:
-            for key, name, quantity, cost_basis, realized_pnl in read.connection.execute(query):
-                owner = None if key == ACCOUNT_KEY else BotId(key)
-                symbol = Symbol(name)
-                grouped.setdefault(owner, {})[symbol] = Position(
-                    symbol, quantity, cost_basis, realized_pnl
-                )
+        rows = self._fetch(sql)
+        trusted = Position.trusted
+        for key, name, quantity, cost_basis, realized_pnl in rows:
+            owner = None if key == ACCOUNT_KEY else BotId(key)
+            grouped.setdefault(owner, {})[Symbol(name)] = trusted(
+                Symbol(name), _decimal(quantity), _decimal(cost_basis), _decimal(realized_pnl)
+            )
         return grouped
+
+    def _fetch(self, sql: str) -> list[Any]:
+        """The rows of `sql` from the DBAPI cursor of a pooled connection: SQLAlchemy's
+        result machinery costs several times these small queries (the API runs them
+        hundreds of times a second). Decimals come back as text on SQLite, as Decimal on
+        PostgreSQL."""
+        with self._store.reading() as read:
+            cursor = read.connection.connection.cursor()
+            try:
+                cursor.execute(sql)
+                return list(cursor.fetchall())
+            finally:
+                cursor.close()
 
     def record_snapshot(self, snapshot: PortfolioSnapshot) -> None:
         """Store a snapshot; one taken again for the same bot and time replaces it (so a

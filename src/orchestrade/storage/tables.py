@@ -251,6 +251,16 @@ class PositionRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class PositionsVersionRow(Base):
+    """One row counting the saves of `positions`: readers that keep a copy of the positions
+    (the API's positions list) compare one integer instead of reading every position."""
+
+    __tablename__ = "positions_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
 class PortfolioSnapshotRow(Base):
     """Cash, market value and equity of a bot (or the account) at one instant."""
 
