@@ -84,6 +84,7 @@ def test_serve_answers_health_and_login_over_http(tmp_path: Path) -> None:
     assert login.json()["access_token"] not in output
     assert "served-test-signing-key" not in output
     assert "random key" not in output
+    assert "GET /api/v1/orders" not in output  # no access log unless --access-log
 
 
 def test_serve_refuses_a_bad_database_in_one_line() -> None:
@@ -170,7 +171,7 @@ def test_serve_runs_bots_streams_their_fills_and_resumes_them(tmp_path: Path) ->
         "ORCHESTRADE_API__JWT_SECRET": "served-test-signing-key-0123456789abcdef",
     }
     base = f"http://127.0.0.1:{port}"
-    server = Server(["serve", "--port", str(port), "--db", db], environment)
+    server = Server(["serve", "--port", str(port), "--db", db, "--access-log"], environment)
     try:
         server.wait_for("Uvicorn running")
         token = httpx.post(

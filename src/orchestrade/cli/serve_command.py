@@ -45,6 +45,14 @@ HostOption = Annotated[
     str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")
 ]
 PortOption = Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")]
+AccessLogOption = Annotated[
+    bool,
+    typer.Option(
+        "--access-log/--no-access-log",
+        help="Log one line per request (off by default: /metrics counts requests and their "
+        "latency by route; the line costs the server about as much as serving it).",
+    ),
+]
 Startup = Callable[["BotSupervisor"], Awaitable[None]]
 """Something to do once the bots' supervisor runs (the demo starts its paper bot)."""
 
@@ -58,13 +66,14 @@ def serve(
     host: HostOption = "127.0.0.1",
     port: PortOption = 8000,
     db: DatabaseOption = None,
+    access_log: AccessLogOption = False,
 ) -> None:
     """Serve the REST API (`/api/v1`, docs at `/api/v1/docs`), the live stream
     (`/api/v1/stream`) and `/metrics`, and run the bots (the running ones resume)."""
     require_api_extra()
     settings = Settings()
     with open_database(db) as store:
-        serve_store(store, settings, host=host, port=port)
+        serve_store(store, settings, host=host, port=port, access_log=access_log)
 
 
 def serve_store(
@@ -75,8 +84,10 @@ def serve_store(
     port: int,
     on_startup: Startup | None = None,
     seconds: float | None = None,
+    access_log: bool = False,
 ) -> None:
-    """Run the API and the bots over `store` until Ctrl-C or SIGTERM (or for `seconds`).
+    """Run the API and the bots over `store` until Ctrl-C or SIGTERM (or for `seconds`);
+    with `access_log`, one log line per request (credentials in query strings redacted).
 
     Raises:
         ServeError: the server did not start (uvicorn logged why).
@@ -98,7 +109,7 @@ def serve_store(
         heap=heap,
     )
     app = create_app(store, settings.api, control=supervisor)
-    config = uvicorn.Config(app, host=host, port=port, log_level="info")
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=access_log)
     for name in ("uvicorn.access", "uvicorn.error"):  # after the Config set logging up
         logging.getLogger(name).addFilter(RedactTokens())
     server = uvicorn.Server(config)
