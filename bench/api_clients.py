@@ -17,9 +17,10 @@ the server's CPU time at those moments):
   and a failed connection, except that a kept-alive connection the server closed as the
   request went out is retried (see `STALE`).
 * ``ws``: ``--clients`` WebSocket clients of the live stream, each authenticated by its
-  first message and subscribed to every event; each frame's wall-clock receive time is kept
-  with its text, and the frames are decoded after the window (delay = receive time minus
-  the frame's ``at``).
+  first message and subscribed to every event (with ``--batch``, in batches: the frames
+  ready at once come in one message, a JSON array, as the dashboard asks for them); each
+  message's wall-clock receive time is kept with its text, and the frames are decoded after
+  the window (delay = receive time minus the frame's ``at``).
 
 The credential comes in the ``BENCH_TOKEN`` environment variable (not on the command line).
 """
@@ -64,6 +65,7 @@ def main() -> None:
     ws.add_argument("--url", required=True)
     ws.add_argument("--clients", type=int, required=True)
     ws.add_argument("--seconds", type=float, required=True, help="measured window")
+    ws.add_argument("--batch", action="store_true", help="ask for batched messages")
     ws.add_argument("--out", type=Path, required=True)
     arguments = parser.parse_args()
     token = os.environ.get("BENCH_TOKEN", "")
@@ -79,7 +81,9 @@ def main() -> None:
         )
     else:
         result = asyncio.run(
-            _ws_clients(arguments.url, token, arguments.clients, arguments.seconds)
+            _ws_clients(
+                arguments.url, token, arguments.clients, arguments.seconds, batch=arguments.batch
+            )
         )
     arguments.out.write_text(json.dumps(result))
 
@@ -292,7 +296,9 @@ async def _http_load(
 # -- WebSocket -------------------------------------------------------------------------------
 
 
-async def _ws_clients(url: str, token: str, clients: int, seconds: float) -> dict[str, Any]:
+async def _ws_clients(
+    url: str, token: str, clients: int, seconds: float, *, batch: bool
+) -> dict[str, Any]:
     from websockets.asyncio.client import connect
 
     received: list[list[tuple[float, str]]] = [[] for _ in range(clients)]
@@ -302,7 +308,7 @@ async def _ws_clients(url: str, token: str, clients: int, seconds: float) -> dic
     async def client(index: int) -> None:
         nonlocal subscribed
         async with connect(url, max_queue=None) as socket:
-            await socket.send(json.dumps({"token": token}))
+            await socket.send(json.dumps({"token": token, "batch": batch}))
             while True:
                 frame = json.loads(await asyncio.wait_for(socket.recv(), SUBSCRIBE_TIMEOUT_S))
                 if frame["type"] == "subscribed":
@@ -342,15 +348,29 @@ async def _ws_clients(url: str, token: str, clients: int, seconds: float) -> dic
         "clients": clients,
         "window_s": window_s,
         "cpu_s": cpu_s,
-        "frames": [[_sample(at, text) for at, text in frames] for frames in received],
+        "messages": [len(messages) for messages in received],
+        "frames": [
+            [sample for at, text in messages for sample in _samples(at, text)]
+            for messages in received
+        ],
     }
 
 
-def _sample(received_at: float, text: str) -> list[Any]:
-    """[receive time, event id or None, type, the frame's `at` as text or None, missed]."""
-    frame = json.loads(text)
-    missed = frame["data"].get("missed", 0) if frame["type"] == "gap" else 0
-    return [received_at, frame["id"], frame["type"], frame["at"], missed]
+def _samples(received_at: float, text: str) -> list[list[Any]]:
+    """For each frame of one message (one frame, or an array of them): [receive time, event
+    id or None, type, the frame's `at` as text or None, missed]."""
+    message = json.loads(text)
+    frames = message if isinstance(message, list) else [message]
+    return [
+        [
+            received_at,
+            frame["id"],
+            frame["type"],
+            frame["at"],
+            frame["data"].get("missed", 0) if frame["type"] == "gap" else 0,
+        ]
+        for frame in frames
+    ]
 
 
 if __name__ == "__main__":

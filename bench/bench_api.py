@@ -1,8 +1,10 @@
 """The API under load: `GET /api/v1/positions` at a fixed rate while a replay runs, and the
 live stream's delay to 50 WebSocket clients while paper bots trade.
 
-Run: ``python bench/bench_api.py [--quick] [--only positions|stream]`` (``--quick``: 10 s
-windows instead of 30 s; ``--only``: one of the two parts below, default both).
+Run: ``python bench/bench_api.py [--quick] [--only positions|stream] [--unbatched]``
+(``--quick``: 10 s windows instead of 30 s; ``--only``: one of the two parts below, default
+both; ``--unbatched``: stream clients that take one frame per message, the stream's
+default, instead of batches as the dashboard asks for them).
 
 Setup: a real ``orchestrade serve`` subprocess on a free local port over a fresh SQLite
 store holding synthetic KRX daily bars (`REPLAY_SYMBOLS` x `REPLAY_BOTS` symbols, `DAYS`
@@ -29,9 +31,10 @@ the server, of the clients and of the rest of the machine over each window is pr
    delay is the client's wall-clock receive time minus the frame's ``at``, the wall-clock
    time at which the event was published on its bot's bus (every bus stamps envelopes with
    the wall clock), so it covers the hub, the buffer, encoding, the socket and the client's
-   own scheduling. Printed: events and frames per second, p50/p90/p99/max delay over every
-   frame of every client, missed events (``gap`` frames). Target: p99 < 100 ms (and
-   nothing missed).
+   own scheduling. The clients ask for batches (the frames ready at once in one message) as
+   the dashboard does, unless ``--unbatched``. Printed: events, frames and messages per
+   second, p50/p90/p99/max delay over every frame of every client, missed events (``gap``
+   frames). Target: p99 < 100 ms (and nothing missed).
 """
 
 from __future__ import annotations
@@ -108,6 +111,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="10 s windows instead of 30 s")
     parser.add_argument("--only", choices=PARTS, help="run one part only (default: both)")
+    parser.add_argument(
+        "--unbatched", action="store_true", help="stream clients take one frame per message"
+    )
     arguments = parser.parse_args()
     missing = [name for name in ("uvicorn", "websockets") if importlib.util.find_spec(name) is None]
     if missing:
@@ -133,7 +139,7 @@ def main() -> None:
                 _positions_under_replay(server, symbols[:REPLAY_SYMBOLS], [paced], window)
                 _positions_under_replay(server, symbols, ["max"] * REPLAY_BOTS, window)
             if "stream" in parts:
-                _stream_fan_out(server, symbols, window)
+                _stream_fan_out(server, symbols, window, batch=not arguments.unbatched)
         finally:
             server.stop()
 
@@ -430,11 +436,13 @@ def _fills_by_bot(server: _Server) -> dict[str, int]:
 # -- 2. stream fan-out -----------------------------------------------------------------------
 
 
-def _stream_fan_out(server: _Server, symbols: list[str], window_s: float) -> None:
-    """The stream run: paper bots trade, `STREAM_CLIENTS` clients listen."""
+def _stream_fan_out(server: _Server, symbols: list[str], window_s: float, *, batch: bool) -> None:
+    """The stream run: paper bots trade, `STREAM_CLIENTS` clients listen (in batches, or
+    one frame per message)."""
+    protocol = "batched messages" if batch else "one frame per message"
     print(
-        f"\n-- live stream to {STREAM_CLIENTS} WebSocket clients for {window_s:.0f} s, "
-        f"{PAPER_BOTS} paper bots --"
+        f"\n-- live stream to {STREAM_CLIENTS} WebSocket clients ({protocol}) for "
+        f"{window_s:.0f} s, {PAPER_BOTS} paper bots --"
     )
     bodies = [
         {
@@ -456,6 +464,7 @@ def _stream_fan_out(server: _Server, symbols: list[str], window_s: float) -> Non
                 [
                     *("ws", "--url", stream, "--clients", str(STREAM_CLIENTS)),
                     *("--seconds", str(window_s)),
+                    *(["--batch"] if batch else []),
                 ],
                 Path(folder) / "ws.json",
             )
@@ -480,9 +489,11 @@ def _stream_fan_out(server: _Server, symbols: list[str], window_s: float) -> Non
             delays.append(received_at - datetime.fromisoformat(at).timestamp())
         per_client.append(events)
     delays.sort()
+    messages = sum(result["messages"])
     print(
         f"{len(distinct):,} distinct events ({len(distinct) / seconds:,.0f}/s), "
-        f"{len(delays):,} event frames delivered ({len(delays) / seconds:,.0f}/s); per client "
+        f"{len(delays):,} event frames delivered ({len(delays) / seconds:,.0f}/s) in "
+        f"{messages:,} messages ({messages / seconds:,.0f}/s); per client "
         f"{min(per_client):,}..{max(per_client):,} frames; by type (all clients): "
         + ", ".join(f"{kind} {count:,}" for kind, count in kinds.most_common())
     )
