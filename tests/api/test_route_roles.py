@@ -10,14 +10,14 @@ and with its own role (neither).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
-from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
 
+from orchestrade.api.route_table import leaf_routes
 from orchestrade.api.security import RoleRequirement, ViewerUser
 from orchestrade.auth import Role
 
@@ -55,7 +55,7 @@ class Endpoint:
 def endpoints(app: FastAPI) -> list[Endpoint]:
     """Every (method, path) the app answers, with the highest role its dependencies demand."""
     found: list[Endpoint] = []
-    for route in _leaf_routes(app.routes):
+    for route in leaf_routes(app.routes):
         if isinstance(route, WebSocketRoute):
             continue  # authenticates inside the socket: tests/api/test_stream.py
         if isinstance(route, Mount) and route.path == "/static":
@@ -70,16 +70,6 @@ def endpoints(app: FastAPI) -> list[Endpoint]:
             if method != "HEAD"
         ]
     return found
-
-
-def _leaf_routes(routes: Iterable[BaseRoute]) -> Iterable[BaseRoute]:
-    for route in routes:
-        # Recent FastAPI keeps an included router whole instead of copying its routes.
-        included = getattr(route, "original_router", None)
-        if included is not None:
-            yield from _leaf_routes(included.routes)
-        else:
-            yield route
 
 
 def _roles(dependant: Dependant) -> set[Role]:

@@ -43,6 +43,7 @@ from orchestrade.api.routers import (
     stream,
     users,
 )
+from orchestrade.api.security import document_security
 from orchestrade.auth import (
     AccountService,
     Authenticator,
@@ -181,6 +182,7 @@ def create_app(
         stream.router,
     ):
         app.include_router(router)
+    document_security(app)
     mount_dashboard(app)  # `/` and `/static`, after the API so it never shadows a route
     # Added inside out: the last added is the outermost.
     app.add_middleware(UnhandledErrors)
