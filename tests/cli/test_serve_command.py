@@ -71,6 +71,10 @@ def test_serve_answers_health_and_login_over_http(tmp_path: Path) -> None:
             timeout=5,
         )
         anonymous = httpx.get(f"{base}/api/v1/orders", timeout=5)
+        token = login.json()["access_token"]
+        with connect(f"ws://127.0.0.1:{port}/api/v1/stream?token={token}") as stream:
+            assert stream.response is not None
+            extensions = stream.response.headers.get("Sec-WebSocket-Extensions")
     finally:
         server.send_signal(signal.SIGINT)
         output, _ = server.communicate(timeout=30)
@@ -85,6 +89,7 @@ def test_serve_answers_health_and_login_over_http(tmp_path: Path) -> None:
     assert "served-test-signing-key" not in output
     assert "random key" not in output
     assert "GET /api/v1/orders" not in output  # no access log unless --access-log
+    assert extensions is None  # the client offered compression; off unless --ws-compression
 
 
 def test_serve_refuses_a_bad_database_in_one_line() -> None:
@@ -171,7 +176,8 @@ def test_serve_runs_bots_streams_their_fills_and_resumes_them(tmp_path: Path) ->
         "ORCHESTRADE_API__JWT_SECRET": "served-test-signing-key-0123456789abcdef",
     }
     base = f"http://127.0.0.1:{port}"
-    server = Server(["serve", "--port", str(port), "--db", db, "--access-log"], environment)
+    options = ["--access-log", "--ws-compression"]
+    server = Server(["serve", "--port", str(port), "--db", db, *options], environment)
     try:
         server.wait_for("Uvicorn running")
         token = httpx.post(
@@ -181,6 +187,8 @@ def test_serve_runs_bots_streams_their_fills_and_resumes_them(tmp_path: Path) ->
         body = {"strategy": "sma_cross", "params": {"fast": 5, "slow": 20}, "interval_s": 0.05}
         bot = httpx.post(f"{base}/api/v1/bots", json=body, headers=headers, timeout=5).json()
         with connect(f"ws://127.0.0.1:{port}/api/v1/stream?token={token}") as socket:
+            assert socket.response is not None
+            extensions = socket.response.headers.get("Sec-WebSocket-Extensions", "")
             subscribed = json.loads(socket.recv(timeout=10))
             socket.send(json.dumps({"types": ["OrderFilled"]}))
             json.loads(socket.recv(timeout=10))
@@ -199,6 +207,7 @@ def test_serve_runs_bots_streams_their_fills_and_resumes_them(tmp_path: Path) ->
         again.stop()
 
     assert subscribed["type"] == "subscribed"
+    assert "permessage-deflate" in extensions
     assert started.json()["state"] == "running"
     assert (fill["type"], fill["bot_id"]) == ("OrderFilled", bot["bot_id"])
     assert bot["bot_id"] in resumed
