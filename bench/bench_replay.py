@@ -10,9 +10,9 @@ broker) -> portfolio on the in-process bus. Printed:
 * bars/s for 8, 16 and 32 symbols (scaling with symbols), and for 2 and 4 bots (sma_cross
   with other parameters) over the 32 symbols in one node (scaling with bots);
 * market-data-to-order latency: from the `BarsOpened` publish of a slice to the paper
-  broker's `submit` of each order decided for that open (the orders of one open are
-  journaled together, then sent), p50 and p99, and the same for the first order of each
-  open only;
+  broker's `submit_many` call that carries each order decided for that open (the orders of
+  one open are journaled together, then sent together), p50 and p99, and the same for the
+  first order of each open only;
 * for scale, the backtest kernel's time on the same workload (same trades), and
   backtrader's event-driven run of the same strategy on the same bars in the same run (the
   `bench` extra), with our bars/s as a multiple of its own. The issue quotes backtrader at
@@ -31,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -130,22 +131,24 @@ def _timed_replay(
     latencies: list[float] = []
     first: dict[Any, float] = {}
     publish = ReplayDataAgent.publish
-    submit = PaperBroker.submit
+    submit_many = PaperBroker.submit_many
 
     async def timed_publish(self: ReplayDataAgent, message: Any, **kwargs: Any) -> Any:
         if isinstance(message, BarsOpened):
             opened[message.start] = time.perf_counter()
         return await publish(self, message, **kwargs)
 
-    async def timed_submit(self: PaperBroker, order: Order) -> Order:
-        at = opened.get(order.created_at)
-        if at is not None and order.order_type.value == "market":
-            latencies.append(time.perf_counter() - at)
-            first.setdefault(order.created_at, latencies[-1])
-        return await submit(self, order)
+    async def timed_submit_many(self: PaperBroker, orders: Sequence[Order]) -> Any:
+        reached = time.perf_counter()
+        for order in orders:
+            at = opened.get(order.created_at)
+            if at is not None and order.order_type.value == "market":
+                latencies.append(reached - at)
+                first.setdefault(order.created_at, latencies[-1])
+        return await submit_many(self, orders)
 
     ReplayDataAgent.publish = timed_publish  # type: ignore[method-assign]
-    PaperBroker.submit = timed_submit  # type: ignore[method-assign]
+    PaperBroker.submit_many = timed_submit_many  # type: ignore[method-assign]
     try:
         with tempfile.TemporaryDirectory() as folder:
             url = "sqlite://" if in_memory else f"sqlite:///{Path(folder) / 'app.db'}"
@@ -159,7 +162,7 @@ def _timed_replay(
             )
     finally:
         ReplayDataAgent.publish = publish  # type: ignore[method-assign]
-        PaperBroker.submit = submit  # type: ignore[method-assign]
+        PaperBroker.submit_many = submit_many  # type: ignore[method-assign]
     return outcome, latencies, list(first.values())
 
 

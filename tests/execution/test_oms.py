@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 
@@ -24,6 +24,7 @@ from orchestrade.domain import (
 )
 from orchestrade.execution import (
     AUDIT_LOGGER,
+    BrokerError,
     BrokerRejectedError,
     BrokerTimeoutError,
     FillUpdate,
@@ -498,6 +499,66 @@ async def test_a_batch_sends_no_known_or_repeated_id_again() -> None:
     assert held[0] == first
     assert held[1] == held[2]
     assert held[1].quantity == D(10)
+
+
+def status_of(oms: OrderManager, order_id: str) -> OrderStatus:
+    held = oms.order(OrderId(order_id))
+    assert held is not None
+    return held.status
+
+
+class BatchScriptedBroker(ScriptedBroker):
+    """A ScriptedBroker that takes batches (`BatchSubmitter`): each order of a batch gets
+    the error scripted for its id in `errors`, else the scripted broker's answer; `broken`
+    makes the whole call fail."""
+
+    def __init__(self, journal: InMemoryOrderJournal) -> None:
+        super().__init__(journal)
+        self.batches: list[list[OrderId]] = []
+        self.errors: dict[str, BrokerError] = {}
+        self.broken: BrokerError | None = None
+
+    async def submit_many(self, orders: Sequence[Order]) -> list[Order | BrokerError]:
+        self.batches.append([order.order_id for order in orders])
+        if self.broken is not None:
+            raise self.broken
+        answers: list[Order | BrokerError] = []
+        for order in orders:
+            error = self.errors.get(order.order_id)
+            answers.append(error if error is not None else await self.submit(order))
+        return answers
+
+
+async def test_a_broker_that_takes_batches_gets_the_batch_in_one_call() -> None:
+    journal = InMemoryOrderJournal()
+    broker = BatchScriptedBroker(journal)
+    broker.fill_on_submit = D(100)
+    oms, _, _, recorder = await started(broker, journal)
+    broker.errors = {"o2": BrokerRejectedError("no such symbol"), "o3": BrokerTimeoutError("lost")}
+
+    with pytest.raises(BrokerTimeoutError, match="lost"):
+        await oms.submit_many([buy("o1"), buy("o2"), buy("o3"), buy("o4")])
+
+    assert broker.batches == [["o1", "o2", "o3", "o4"]]
+    # Every answer was applied before the in-doubt one was raised: o1 and o4 filled, o2
+    # rejected, o3 left SUBMITTED for reconciliation to settle.
+    statuses = {i: status_of(oms, i) for i in ("o1", "o2", "o3", "o4")}
+    assert statuses == {"o1": S.FILLED, "o2": S.REJECTED, "o3": S.SUBMITTED, "o4": S.FILLED}
+    assert journal.statuses(OrderId("o2")) == [S.SUBMITTED, S.REJECTED]
+    assert recorder.kinds().count("OrderFilled") == 2
+
+
+async def test_a_batch_call_that_fails_whole_leaves_every_order_in_doubt() -> None:
+    journal = InMemoryOrderJournal()
+    broker = BatchScriptedBroker(journal)
+    oms, _, _, _ = await started(broker, journal)
+    broker.broken = BrokerTimeoutError("no answer")
+
+    with pytest.raises(BrokerTimeoutError):
+        await oms.submit_many([buy("o1"), buy("o2")])
+
+    assert broker.submitted == []
+    assert [status_of(oms, i) for i in ("o1", "o2")] == [S.SUBMITTED] * 2
 
 
 async def test_a_batch_with_an_order_that_is_not_new_journals_and_sends_nothing() -> None:

@@ -16,6 +16,7 @@ from orchestrade.domain import Account, Fill, Order, OrderId, OrderStatus, Symbo
 from orchestrade.execution import (
     Broker,
     BrokerDataError,
+    BrokerError,
     BrokerNetworkError,
     BrokerRateLimitedError,
     BrokerRejectedError,
@@ -531,3 +532,54 @@ async def test_a_failed_trial_is_not_retried_and_reopens_the_breaker() -> None:
     assert len(broker.calls) == 6
     assert len(time.sleeps) == sleeps_before
     assert resilient.breaker.state is BreakerState.OPEN
+
+
+# -- orders sent together -------------------------------------------------------------------
+
+
+class BatchBroker(FlakyBroker):
+    """A FlakyBroker that also takes batches: each order's answer is scripted in `answers`
+    (an exception, or None for the inner broker's answer); `submit` alone is flaky as usual."""
+
+    def __init__(self, *script: Exception | None, answers: Sequence[Exception | None]) -> None:
+        super().__init__(*script)
+        self.answers = list(answers)
+
+    async def submit_many(self, orders: Sequence[Order]) -> list[Order | BrokerError]:
+        self.calls.append("submit_many")
+        results: list[Order | BrokerError] = []
+        for order, answer in zip(orders, self.answers, strict=True):
+            if isinstance(answer, BrokerError):
+                results.append(answer)
+            else:
+                results.append(await self.inner.submit(order))
+        return results
+
+
+async def test_a_batch_is_one_call_and_only_its_unanswered_orders_are_sent_again_alone() -> None:
+    time = FakeTime()
+    refused = BrokerRejectedError("price outside the band")
+    broker = BatchBroker(network(), answers=[None, BrokerTimeoutError("lost"), refused])
+    resilient = wrap(broker, time)
+
+    answers = await resilient.submit_many([submitted("a"), submitted("b"), submitted("c")])
+
+    # The timed-out order went again alone (its first try failed too, then it got through);
+    # the refusal is an answer, kept as it is.
+    assert broker.calls == ["submit_many", "submit", "submit"]
+    assert [a.status for a in answers if isinstance(a, Order)] == [OrderStatus.ACCEPTED] * 2
+    assert answers[2] is refused
+    assert time.sleeps == [0.5]
+
+
+async def test_a_broker_without_batches_gets_each_order_alone_with_its_retries() -> None:
+    time = FakeTime()
+    broker = FlakyBroker(None, BrokerRejectedError("no"), network(), network(), network())
+    resilient = wrap(broker, time)
+
+    answers = await resilient.submit_many([submitted("a"), submitted("b"), submitted("c")])
+
+    assert broker.calls == ["submit"] * 5
+    assert isinstance(answers[0], Order)
+    assert isinstance(answers[1], BrokerRejectedError)
+    assert isinstance(answers[2], BrokerNetworkError)  # out of tries: an answer, not raised

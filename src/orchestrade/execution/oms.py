@@ -9,7 +9,8 @@
   instant therefore leaves the journal at or behind the broker, never ahead in a way that
   could send an order twice; `reconcile` (run by `start`) closes the gap.
 - **Batches.** `submit_many` journals the orders of one decision in one transaction, sends
-  them, then applies the broker's updates (held while sending).
+  them (in one call when the broker is a `BatchSubmitter`), then applies the broker's
+  updates (held while sending).
 - **Broker updates** may arrive at any time, including before `submit` returns. Fills are
   deduplicated by fill id. Updates the state machine refuses are logged, never raised into
   the broker's callback.
@@ -47,6 +48,7 @@ from orchestrade.execution.audit import audit
 from orchestrade.execution.broker_errors import BrokerError, BrokerRejectedError
 from orchestrade.execution.errors import InvalidOrderError, NotStartedError, UnknownOrderError
 from orchestrade.execution.ports import (
+    BatchSubmitter,
     Broker,
     BrokerUpdate,
     FillUpdate,
@@ -75,6 +77,7 @@ class OrderManager:
 
     def __init__(self, broker: Broker, journal: OrderJournal, *, clock: Clock) -> None:
         self._broker = broker
+        self._batches = broker if isinstance(broker, BatchSubmitter) else None
         self._journal = journal
         self._clock = clock
         self._listeners: list[OmsListener] = []
@@ -193,28 +196,39 @@ class OrderManager:
             audit(order, at=at, reason=reason, previous=OrderStatus.NEW)
         for order in sent:
             await self._publish(OrderSubmitted(order))
-        answers: list[tuple[Order, Order | BrokerRejectedError]] = []
-        failure: BrokerError | None = None
         self._held = []
         try:
-            for order in sent:
-                try:
-                    answers.append((order, await self._broker.submit(order)))
-                except BrokerRejectedError as error:
-                    answers.append((order, error))
-                except BrokerError as error:
-                    log.warning("submit in doubt: %s", error, extra={"order_id": order.order_id})
-                    failure = failure or error
+            answers = await self._sent(sent)
         finally:
             held, self._held = self._held, None
             await self._apply_together(held)
-        for order, answer in answers:
+        failure: BrokerError | None = None
+        for order, answer in zip(sent, answers, strict=True):
             if isinstance(answer, BrokerRejectedError):
                 await self._move(order.order_id, OrderStatus.REJECTED, reason=str(answer))
+            elif isinstance(answer, BrokerError):
+                log.warning("submit in doubt: %s", answer, extra={"order_id": order.order_id})
+                failure = failure or answer
             else:
                 await self._adopt(answer, reason=f"{self._broker.name} answered the submit")
         if failure is not None:
             raise failure
+
+    async def _sent(self, orders: Sequence[Order]) -> Sequence[Order | BrokerError]:
+        """Send `orders`: in one call when the broker takes batches, else one by one. For
+        each order, the broker's answer or the `BrokerError` of its send."""
+        if self._batches is not None:
+            try:
+                return await self._batches.submit_many(orders)
+            except BrokerError as error:
+                return [error] * len(orders)
+        answers: list[Order | BrokerError] = []
+        for order in orders:
+            try:
+                answers.append(await self._broker.submit(order))
+            except BrokerError as error:
+                answers.append(error)
+        return answers
 
     async def cancel(self, order_id: OrderId, *, reason: str = "cancel requested") -> Order:
         """Journal CANCEL_REQUESTED, ask the broker to cancel, and adopt its answer.

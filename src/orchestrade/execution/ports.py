@@ -12,9 +12,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from orchestrade.domain import Account, Fill, Order, OrderId, Symbol
+from orchestrade.execution.broker_errors import BrokerError
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,19 @@ class Broker(Protocol):
 
     def subscribe(self, listener: UpdateListener) -> None:
         """Deliver every later order and fill update to `listener`, in the broker's order."""
+        ...
+
+
+@runtime_checkable
+class BatchSubmitter(Protocol):
+    """A broker that can take several orders in one call (the paper broker: one commit of
+    its state instead of one per order). The OMS sends the orders of one decision this way
+    when its broker offers it, and one by one otherwise."""
+
+    async def submit_many(self, orders: Sequence[Order]) -> Sequence[Order | BrokerError]:
+        """`Broker.submit` for each of `orders` in turn: for each, the order as the broker
+        then holds it, or the `BrokerError` its own submit failed with (not raised). An
+        error raised by the call itself concerns every order of it (none was answered)."""
         ...
 
 

@@ -37,7 +37,7 @@ from typing import TypeVar
 from orchestrade.domain import Account, Fill, Order, OrderId, Symbol
 from orchestrade.domain.errors import OrchestradeError
 from orchestrade.execution.broker_errors import BrokerError, BrokerNetworkError, ErrorClass
-from orchestrade.execution.ports import Broker, UpdateListener
+from orchestrade.execution.ports import BatchSubmitter, Broker, UpdateListener
 
 log = logging.getLogger(__name__)
 
@@ -360,6 +360,27 @@ class ResilientBroker:
     async def submit(self, order: Order) -> Order:
         """Submit through retries and the breaker (safe to retry: see the class docstring)."""
         return await self._call("submit", lambda: self._broker.submit(order))
+
+    async def submit_many(self, orders: Sequence[Order]) -> list[Order | BrokerError]:
+        """`BatchSubmitter.submit_many`: one call through the breaker (retried whole, like
+        `submit`) when the wrapped broker takes batches, else `submit` for each order. An
+        order answered in a batch with a network or data error is then sent again alone,
+        through `submit` and its retries."""
+        inner = self._broker
+        if not isinstance(inner, BatchSubmitter):
+            return [await self._answer(order) for order in orders]
+        answers = list(await self._call("submit_many", lambda: inner.submit_many(orders)))
+        for index, (order, answer) in enumerate(zip(orders, answers, strict=True)):
+            if isinstance(answer, BrokerError) and counts_as_failure(answer):
+                answers[index] = await self._answer(order)
+        return answers
+
+    async def _answer(self, order: Order) -> Order | BrokerError:
+        """`submit`'s result, or the `BrokerError` it raised."""
+        try:
+            return await self.submit(order)
+        except BrokerError as error:
+            return error
 
     async def cancel(self, order_id: OrderId) -> Order:
         return await self._call("cancel", lambda: self._broker.cancel(order_id))

@@ -128,20 +128,58 @@ class PaperBroker:
         Raises:
             BrokerRejectedError: the order is past NEW/SUBMITTED (nothing is recorded).
         """
-        book = self._book
+        (answer,) = await self.submit_many((order,))
+        if isinstance(answer, BrokerRejectedError):
+            raise answer
+        return answer
+
+    async def submit_many(self, orders: Sequence[Order]) -> list[Order | BrokerRejectedError]:
+        """`submit` for each of `orders` in turn, with one commit of the broker's state for
+        all of them, then their updates emitted in order (an order is taken only once the
+        whole call is durable, as with `submit`).
+
+        Returns:
+            For each order, the order as the broker then holds it, or the
+            `BrokerRejectedError` its `submit` would have raised.
+
+        Raises:
+            PaperStoreError: the state could not be written: none of the orders was taken.
+        """
         changes = Changes()
+        updates: list[BrokerUpdate] = []
+        taken: list[OrderId | BrokerRejectedError] = []
+        at = self._clock()
+        for order in orders:
+            try:
+                taken.append(self._take(order, at, changes, updates))
+            except BrokerRejectedError as refusal:
+                taken.append(refusal)
+        self._commit(changes)
+        await self._emit(updates)
+        records = self._book.records
+        return [
+            answer if isinstance(answer, BrokerRejectedError) else records[answer].order
+            for answer in taken
+        ]
+
+    def _take(
+        self, order: Order, at: datetime, changes: Changes, updates: list[BrokerUpdate]
+    ) -> OrderId:
+        """Receive `order` into the book (step of `submit_many`); returns its id.
+
+        Raises:
+            BrokerRejectedError: the order is past NEW/SUBMITTED (nothing is recorded).
+        """
+        book = self._book
         known = book.records.get(order.order_id)
         if known is not None:
             book.put(dataclasses.replace(known, received=known.received + 1), changes)
-            self._commit(changes)
             log.info("duplicate submit: order not taken twice", extra={"order_id": order.order_id})
-            return known.order
+            return order.order_id
         if order.status not in (OrderStatus.NEW, OrderStatus.SUBMITTED):
             raise BrokerRejectedError(
                 f"order {order.order_id} is {order.status.value}: only a new order can be submitted"
             )
-        updates: list[BrokerUpdate] = []
-        at = self._clock()
         sequence = book.next_sequence()
         broker_id = BrokerOrderId(f"paper-{sequence}")
         # The order goes NEW/SUBMITTED -> SUBMITTED -> ACCEPTED or REJECTED, all moves the
@@ -162,9 +200,7 @@ class PaperBroker:
             book.put(record, changes)
             updates.append(OrderUpdate(view, at, "accepted"))
             self._matcher.fill_on_arrival(book, record, changes, updates)
-        self._commit(changes)
-        await self._emit(updates)
-        return book.records[order.order_id].order
+        return order.order_id
 
     async def cancel(self, order_id: OrderId) -> Order:
         """Cancel an open order; a terminal one is returned unchanged.
