@@ -26,6 +26,7 @@ pytestmark = pytest.mark.anyio
 
 D = Decimal
 SAMSUNG = Symbol("005930")
+HYNIX = Symbol("000660")
 SETTINGS = PaperSettings(
     commission=0.00015,
     slippage_bps=5,
@@ -143,6 +144,62 @@ async def test_a_submit_commits_the_market_state_with_the_order(
     assert market is not None
     assert (market.bar.close, market.previous_close) == (D(110), D(100))
     assert reopened.received(OrderId("b")) == 1
+
+
+async def test_a_commit_writes_the_markets_of_its_own_symbols_only(
+    open_paper: PaperFactory, paper_path: Path
+) -> None:
+    broker = open_paper()
+    for day in (0, 1):
+        await broker.trade_bars([daily_bar(day, 100 + day), daily_bar(day, 50, symbol=HYNIX)])
+
+    await broker.submit(buy("b", 1))  # Samsung's order: Samsung's market goes with it
+    reopened = open_paper(path=paper_path)
+
+    samsung = reopened.market(SAMSUNG)
+    assert samsung is not None
+    assert samsung.bar.close == D(101)
+    assert reopened.market(HYNIX) is None  # untouched: in memory until flush
+    broker.flush()
+    assert open_paper(path=paper_path).market(HYNIX) == broker.market(HYNIX)
+
+
+async def test_symbols_without_orders_replay_their_lost_bars_exactly_after_a_kill(
+    open_paper: PaperFactory, tmp_path: Path
+) -> None:
+    # Two symbols, orders on one only: after each day a new broker is opened on the file
+    # (the old one abandoned as if killed) and every bar is fed again, as a restarted
+    # runtime does. Hynix's market is written only by flush; Samsung's with its orders.
+    days = [
+        [bar, daily_bar(day, 20_000 + 300 * day, symbol=HYNIX, volume=4_000)]
+        for day, bar in enumerate(BARS)
+    ]
+
+    async def trade(restart: bool, path: Path) -> PaperBroker:
+        broker = open_paper(SETTINGS, path=path)
+        for day, bars in enumerate(days):
+            if restart and day > 0:
+                broker = open_paper(SETTINGS, path=path)
+                for earlier in days[:day]:
+                    await broker.begin_bars(earlier)
+                    await broker.trade_bars(earlier)
+            await broker.begin_bars(bars)
+            await broker.trade_bars(bars)
+            for order in ORDERS.get(day, []):
+                await broker.submit(order)
+        return broker
+
+    uninterrupted = await trade(False, tmp_path / "one.db")
+    restarted = await trade(True, tmp_path / "other.db")
+
+    assert await restarted.fills() == await uninterrupted.fills()
+    assert restarted.orders() == uninterrupted.orders()
+    for symbol in (SAMSUNG, HYNIX):
+        assert restarted.market(symbol) == uninterrupted.market(symbol)
+    restarted.close()
+    reopened = open_paper(SETTINGS, path=tmp_path / "other.db")
+    assert reopened.market(HYNIX) == uninterrupted.market(HYNIX)
+    assert len(await reopened.fills()) == 5
 
 
 def test_a_file_of_another_account_is_refused(open_paper: PaperFactory, paper_path: Path) -> None:
