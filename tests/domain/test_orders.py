@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from orchestrade.domain import (
     ORDER_TRANSITIONS,
+    BrokerOrderId,
     Fill,
     FillId,
     InvalidTransitionError,
@@ -204,3 +205,46 @@ def test_with_status_follows_the_table(built: Order, target: OrderStatus) -> Non
         return
     assert moved.status is target
     assert dataclasses.replace(moved, status=built.status) == built
+
+
+def checked_copy(moved: Order) -> Order:
+    """`moved` built again through the constructor, every field validated."""
+    return Order(**{field.name: getattr(moved, field.name) for field in dataclasses.fields(Order)})
+
+
+@given(built=orders(), target=st.sampled_from(OrderStatus))
+def test_a_move_builds_what_the_checked_constructor_builds_or_refuses_alike(
+    built: Order, target: OrderStatus
+) -> None:
+    # Moves copy the order and check only the fill state (`Order._changed`): the result
+    # must be exactly a valid Order, and whatever the constructor refuses must be refused.
+    broker_id = BrokerOrderId("B-7")
+    try:
+        expected = dataclasses.replace(built, status=target, broker_order_id=broker_id)
+    except ValidationError:
+        with pytest.raises(ValidationError):
+            built.with_broker_state(target, broker_id)
+        return
+    moved = built.with_broker_state(target, broker_id)
+    assert moved == expected
+    assert checked_copy(moved) == moved
+
+
+def test_a_fill_and_a_status_move_are_valid_orders() -> None:
+    accepted = order().with_status(S.SUBMITTED).with_status(S.ACCEPTED)
+
+    partial = accepted.with_fill(fill(4, 70_000))
+    done = partial.with_fill(fill(6, 70_500, "f-2"))
+
+    assert checked_copy(partial) == partial
+    assert checked_copy(done) == done
+    assert (done.status, done.average_fill_price) == (S.FILLED, D(70_300))
+
+
+def test_a_broker_state_that_contradicts_the_fills_is_refused() -> None:
+    partial = order().with_status(S.SUBMITTED).with_status(S.ACCEPTED).with_fill(fill(4, 70_000))
+
+    with pytest.raises(ValidationError, match="accepted but has fills"):
+        partial.with_broker_state(S.ACCEPTED, BrokerOrderId("B-1"))
+    with pytest.raises(ValidationError):
+        partial.with_broker_state(S.REJECTED, 42)  # type: ignore[arg-type]

@@ -9,8 +9,6 @@ refused.
 
 from __future__ import annotations
 
-import dataclasses
-
 from orchestrade.domain import (
     InvalidTransitionError,
     Order,
@@ -38,16 +36,14 @@ def adopt_view(current: Order, view: Order) -> Order | None:
     status = view.status
     if status is current.status or status in FILL_DRIVEN_STATUSES:
         if broker_id != current.broker_order_id:
-            return dataclasses.replace(current, broker_order_id=broker_id)
+            return current.with_broker_state(current.status, broker_id)
         return None
     if not can_transition(current.status, status):
         raise InvalidTransitionError(
             f"order {current.order_id} cannot go from {current.status.value} to {status.value}"
         )
     try:
-        # One new Order for status and broker id together (what `with_status` would build,
-        # then a second copy with the id): each Order costs a full validation.
-        return dataclasses.replace(current, status=status, broker_order_id=broker_id)
+        return current.with_broker_state(status, broker_id)
     except ValidationError as error:
         raise InvalidTransitionError(
             f"order {current.order_id} cannot become {status.value} with "

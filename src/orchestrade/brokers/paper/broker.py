@@ -187,19 +187,15 @@ class PaperBroker:
         sequence = book.next_sequence()
         broker_id = BrokerOrderId(f"paper-{sequence}")
         # The order goes NEW/SUBMITTED -> SUBMITTED -> ACCEPTED or REJECTED, all moves the
-        # state machine allows; the view is built in one step (each Order is validated in
-        # full when built) and the refusal rules look at neither status nor broker id.
+        # state machine allows; the view is built in one step, and the refusal rules look at
+        # neither status nor broker id.
         refusal = self._matcher.refusal(book, order)
         if refusal is not None:
-            view = dataclasses.replace(
-                order, status=OrderStatus.REJECTED, broker_order_id=broker_id
-            )
+            view = order.with_broker_state(OrderStatus.REJECTED, broker_id)
             book.put(OrderRecord(view, sequence, 1, reason=refusal), changes)
             updates.append(OrderUpdate(view, at, refusal))
         else:
-            view = dataclasses.replace(
-                order, status=OrderStatus.ACCEPTED, broker_order_id=broker_id
-            )
+            view = order.with_broker_state(OrderStatus.ACCEPTED, broker_id)
             record = OrderRecord(view, sequence, 1)
             book.put(record, changes)
             updates.append(OrderUpdate(view, at, "accepted"))
