@@ -94,13 +94,19 @@ async def test_a_slice_at_a_time_equals_bar_by_bar(
         assert reopened.market(Symbol(symbol)) == one.market(Symbol(symbol))
 
 
-async def test_orders_sent_together_are_one_commit_and_each_gets_its_answer(
-    open_paper: PaperFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def opened(open_paper: PaperFactory) -> tuple[PaperBroker, Bar]:
+    """A KRX paper broker whose market opened the first slice of `session(7)`, and the
+    first bar of that slice."""
     broker = open_paper(krx_settings(), cash=CASH)
     slices, _ = session(7)
     await broker.begin_bars(slices[0])
-    bar = slices[0][0]
+    return broker, slices[0][0]
+
+
+async def test_orders_sent_together_are_one_commit_and_each_gets_its_answer(
+    open_paper: PaperFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broker, bar = await opened(open_paper)
     first, second = buy("t1", 10, symbol=bar.symbol), buy("t2", 5, symbol=bar.symbol)
     past_new = buy("t3", 1, symbol=bar.symbol).with_status(OrderStatus.SUBMITTED)
     past_new = past_new.with_status(OrderStatus.ACCEPTED)
@@ -143,10 +149,8 @@ async def test_orders_sent_together_are_one_commit_and_each_gets_its_answer(
 async def test_orders_sent_together_are_all_or_none_when_the_state_cannot_be_written(
     open_paper: PaperFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    broker = open_paper(krx_settings(), cash=CASH)
-    slices, _ = session(7)
-    await broker.begin_bars(slices[0])
-    symbol = slices[0][0].symbol
+    broker, bar = await opened(open_paper)
+    symbol = bar.symbol
     before = await broker.account()
 
     def fail(store: PaperStore, changes: object) -> None:
