@@ -337,6 +337,31 @@ async def test_each_bot_gets_a_snapshot_of_its_accounts_after_every_close(
     assert journal.positions[-1][2] == (Position(HYNIX, D(10), D(500)),)
 
 
+async def test_a_flush_saves_the_positions_that_moved_since_the_last_one_only(
+    bus: InMemoryBus,
+) -> None:
+    # One account for the bot (portfolio mode), holding both symbols: the second flush
+    # saves Hynix alone, Samsung's saved row being still what the ledger holds.
+    ledger = Ledger(mode="portfolio", track_days=False)
+    ledger.open_account(ledger.account_id(BotId("bot-1"), SAMSUNG), D(10_000), [SAMSUNG, HYNIX])
+    journal = SnapshotRecorder()
+    agent = PortfolioAgent(bus, ledger, journal=journal, flush_interval_s=0.0)
+    await agent.start()
+    try:
+        day_1 = (daily_bar(1, 100), daily_bar(1, 50, symbol="000660"))
+        await trade_day(bus, day_1, filled(Side.BUY, 5, 100))
+        day_2 = (daily_bar(2, 100), daily_bar(2, 50, symbol="000660"))
+        await trade_day(bus, day_2, filled(Side.BUY, 10, 50, symbol=HYNIX))
+        await trade_day(bus, (daily_bar(3, 100), daily_bar(3, 50, symbol="000660")))
+    finally:
+        await agent.stop()
+
+    assert [(bot, at, saved) for bot, at, saved in journal.positions] == [
+        ("bot-1", DAY1, (Position(SAMSUNG, D(5), D(500)),)),
+        ("bot-1", DAY2, (Position(HYNIX, D(10), D(500)),)),
+    ]
+
+
 async def test_a_snapshot_taken_between_closes_counts_the_fills_since(
     bus: InMemoryBus, portfolio: PortfolioAgent
 ) -> None:

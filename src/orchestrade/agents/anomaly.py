@@ -77,8 +77,10 @@ from orchestrade.portfolio import Ledger
 log = logging.getLogger(__name__)
 
 ZERO = Decimal(0)
-KEEP_INTERVAL_S = 1.0
-"""Findings are written to the journal at most this often (wall time)."""
+KEEP_INTERVAL_S = 0.25
+"""Findings are written to the journal at most this often (wall time): often enough that
+one write is short (it holds the event loop, which serves the API too), seldom enough that
+a fast replay writes them in batches."""
 
 
 class AnomalyAgent(Agent):

@@ -35,6 +35,10 @@ from orchestrade.portfolio import Ledger
 from orchestrade.portfolio.snapshots import PortfolioSnapshot, SnapshotJournal
 
 ZERO = Decimal(0)
+SNAPSHOT_FLUSH_INTERVAL_S = 0.25
+"""Snapshots and positions are written at most this often (wall time) by default: a write
+holds the event loop (which serves the API too), so it is kept short; a crash loses at most
+this interval's snapshots, which a resumed run takes again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +157,7 @@ class PortfolioAgent(Agent):
         ledger: Ledger,
         *,
         journal: SnapshotJournal | None = None,
-        flush_interval_s: float = 1.0,
+        flush_interval_s: float = SNAPSHOT_FLUSH_INTERVAL_S,
         agent_id: str = "portfolio",
         heartbeat_interval_s: float = 1.0,
     ) -> None:
@@ -162,7 +166,8 @@ class PortfolioAgent(Agent):
         self.journal = journal
         self.flush_interval_s = flush_interval_s
         self._snapshots: dict[tuple[BotId, datetime], PortfolioSnapshot] = {}
-        self._moved: set[BotId] = set()
+        self._moved: dict[BotId, set[Symbol]] = {}
+        """The symbols whose position moved since the last flush, by bot."""
         self._sleeves: dict[BotId, _Sleeve] = {}
         """Each bot's accounts' cash and equity, in the ledger's order (`_synced_sleeves`)."""
         self._slots: dict[str, tuple[_Sleeve, int]] = {}
@@ -198,7 +203,7 @@ class PortfolioAgent(Agent):
             self._changes = ledger.changes
             self._filled[account_id] = None
         self.fills.append((account_id, fill))
-        self._moved.add(order.bot_id)
+        self._moved.setdefault(order.bot_id, set()).add(order.symbol)
         self._record_trade(account_id, fill, position.quantity, exit_reason(order))
         await self.publish(PositionChanged(position, fill, order.bot_id))
 
@@ -247,7 +252,8 @@ class PortfolioAgent(Agent):
     def flush(self) -> None:
         """Write the snapshots taken and the positions moved since the last flush (at most
         once per `flush_interval_s` of wall time, and at stop: a crash loses at most that
-        interval's, which the restarted replay takes again)."""
+        interval's, which the restarted replay takes again). Only the symbols that moved are
+        written: the others' saved rows are still what the ledger holds."""
         self._flushed_at = time.monotonic()
         journal = self.journal
         if journal is None:
@@ -255,12 +261,17 @@ class PortfolioAgent(Agent):
         if self._snapshots:
             snapshots, self._snapshots = list(self._snapshots.values()), {}
             journal.record_snapshots(snapshots)
-        moved, self._moved = self._moved, set()
+        moved, self._moved = self._moved, {}
         for bot in sorted(moved):
+            symbols = moved[bot]
             positions: dict[Symbol, Position] = {}
             for account_id, state in self.ledger.accounts.items():
                 if bot_of(account_id) == bot:
-                    positions.update(state.positions)
+                    positions.update(
+                        (symbol, position)
+                        for symbol, position in state.positions.items()
+                        if symbol in symbols
+                    )
             at = max(self._bar_time.values(), default=None)
             if positions and at is not None:
                 journal.save_positions(positions.values(), at=at, bot_id=bot)

@@ -48,8 +48,9 @@ log = logging.getLogger(__name__)
 notify_log = logging.getLogger("orchestrade.notify")
 
 _NEVER = datetime.min.replace(tzinfo=UTC)
-DECISION_FLUSH_INTERVAL_S = 1.0
-"""Signal decisions are written to storage at most this often (wall time, by default)..."""
+DECISION_FLUSH_INTERVAL_S = 0.25
+"""Signal decisions are written to storage at most this often (wall time, by default): a
+write holds the event loop (which serves the API too), so it is kept short..."""
 DECISION_FLUSH_BATCH = 4096
 """...or as soon as this many are waiting."""
 
