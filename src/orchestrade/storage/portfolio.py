@@ -8,6 +8,7 @@ account (no bot) are stored under `ACCOUNT_KEY`, since key columns cannot be NUL
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -19,6 +20,7 @@ from orchestrade.data.errors import StoreError
 from orchestrade.domain import BotId, Position, Symbol, ValidationError
 from orchestrade.domain.validation import optional_text, require_utc
 from orchestrade.portfolio.snapshots import PortfolioSnapshot
+from orchestrade.storage.prepared import Prepared, insert_statement
 from orchestrade.storage.store import Store
 from orchestrade.storage.tables import (
     ACCOUNT_KEY,
@@ -67,6 +69,41 @@ def _plain_sql(dialect: Dialect) -> dict[str, str]:
     return queries
 
 
+_POSITION_COLUMNS = ("bot_key", "symbol", "quantity", "cost_basis", "realized_pnl", "updated_at")
+_SNAPSHOT_COLUMNS = ("bot_key", "time", "cash", "market_value", "equity")
+
+
+@dataclass(frozen=True, slots=True)
+class _Writes:
+    """The repository's writes as `prepared` statements for one dialect."""
+
+    upsert_position: Prepared
+    upsert_snapshot: Prepared
+    bump_version: str
+
+    @classmethod
+    def on(cls, dialect: Dialect) -> _Writes:
+        return cls(
+            upsert_position=insert_statement(
+                dialect,
+                POSITIONS,
+                _POSITION_COLUMNS,
+                conflict=("bot_key", "symbol"),
+                update=_POSITION_COLUMNS[2:],
+            ),
+            upsert_snapshot=insert_statement(
+                dialect,
+                PORTFOLIO_SNAPSHOTS,
+                _SNAPSHOT_COLUMNS,
+                conflict=("bot_key", "time"),
+                update=_SNAPSHOT_COLUMNS[2:],
+            ),
+            bump_version=str(
+                _BUMP_VERSION.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+            ),
+        )
+
+
 def _decimal(value: Any) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(value)
 
@@ -76,6 +113,7 @@ class PortfolioRepository:
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        self._sql = _Writes.on(store.engine.dialect)
 
     def save_positions(
         self, positions: Iterable[Position], *, at: datetime, bot_id: BotId | None = None
@@ -102,17 +140,11 @@ class PortfolioRepository:
         symbols = [str(row["symbol"]) for row in rows]
         if len(set(symbols)) != len(symbols):
             raise ValidationError(f"positions to save list a symbol twice: {sorted(symbols)}")
-        with self._store.transaction() as transaction:
-            statement = dialect_insert(transaction.connection, POSITIONS)
-            statement = statement.on_conflict_do_update(
-                index_elements=["bot_key", "symbol"],
-                set_={
-                    name: statement.excluded[name]
-                    for name in ("quantity", "cost_basis", "realized_pnl", "updated_at")
-                },
-            )
-            transaction.connection.execute(statement, rows)
-            transaction.connection.execute(_BUMP_VERSION)
+        statement = self._sql.upsert_position
+        values = [statement.parameters([row[name] for name in _POSITION_COLUMNS]) for row in rows]
+        with self._store.driver_transaction() as cursor:
+            cursor.executemany(statement.sql, values)
+            cursor.execute(self._sql.bump_version)
 
     def positions(self, bot_id: BotId | None = None) -> dict[Symbol, Position]:
         """The saved positions of one bot (or the account), by symbol."""
@@ -199,28 +231,29 @@ class PortfolioRepository:
             transaction.connection.execute(statement)
 
     def record_snapshots(self, snapshots: Sequence[PortfolioSnapshot]) -> None:
-        """`record_snapshot` for each of `snapshots`, in one transaction."""
-        rows = [
-            {
-                "bot_key": _bot_key(snapshot.bot_id),
-                "time": snapshot.time,
-                "cash": snapshot.cash,
-                "market_value": snapshot.market_value,
-                "equity": snapshot.equity,
-            }
+        """`record_snapshot` for each of `snapshots`, in one transaction.
+
+        The portfolio agent writes its snapshots and positions several times a second in
+        the event loop that also serves the API: both go through `prepared` statements on
+        the store's own connection (SQLAlchemy's execution cost several times the writes).
+        """
+        if not snapshots:
+            return
+        statement = self._sql.upsert_snapshot
+        values = [
+            statement.parameters(
+                (
+                    _bot_key(snapshot.bot_id),
+                    snapshot.time,
+                    snapshot.cash,
+                    snapshot.market_value,
+                    snapshot.equity,
+                )
+            )
             for snapshot in snapshots
         ]
-        if not rows:
-            return
-        with self._store.transaction() as transaction:
-            statement = dialect_insert(transaction.connection, PORTFOLIO_SNAPSHOTS)
-            statement = statement.on_conflict_do_update(
-                index_elements=["bot_key", "time"],
-                set_={
-                    name: statement.excluded[name] for name in ("cash", "market_value", "equity")
-                },
-            )
-            transaction.connection.execute(statement, rows)
+        with self._store.driver_transaction() as cursor:
+            cursor.executemany(statement.sql, values)
 
     def snapshots(
         self,

@@ -47,14 +47,15 @@ def insert_statement(
     table: Table,
     columns: Sequence[str],
     *,
-    conflict: str | None = None,
+    conflict: str | Sequence[str] | None = None,
     update: Sequence[str] = (),
     where: str = "",
     returning: str | None = None,
     raw: Collection[str] = (),
 ) -> Prepared:
-    """INSERT of `columns`, optionally ON CONFLICT (`conflict`) DO UPDATE SET `update`
-    [WHERE `where`] or DO NOTHING, and RETURNING one column.
+    """INSERT of `columns`, optionally ON CONFLICT (`conflict`: a column, or the columns of
+    a composite key) DO UPDATE SET `update` [WHERE `where`] or DO NOTHING, and RETURNING
+    one column.
 
     SQLite (3.35+) and PostgreSQL spell all of this the same way. Values of the `raw`
     columns are passed to the driver unconverted (e.g. JSON already encoded as text, which
@@ -70,7 +71,9 @@ def insert_statement(
             action = f"DO UPDATE SET {assignments}" + (f" WHERE {where}" if where else "")
         else:
             action = "DO NOTHING"
-        sql += f' ON CONFLICT ("{conflict}") {action}'
+        keys = (conflict,) if isinstance(conflict, str) else tuple(conflict)
+        quoted = ", ".join(f'"{key}"' for key in keys)
+        sql += f" ON CONFLICT ({quoted}) {action}"
     if returning is not None:
         sql += f' RETURNING "{returning}"'
     return _prepared(dialect, table, sql, columns, raw)
