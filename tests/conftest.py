@@ -12,6 +12,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+REDIS_URL = os.environ.get("ORCHESTRADE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 POSTGRES_ADMIN_URL = os.environ.get(
     "ORCHESTRADE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -86,3 +87,20 @@ def isolated_home(
     monkeypatch.setenv("ORCHESTRADE_HOME", str(home))
     monkeypatch.delenv("ORCHESTRADE_STORAGE__URL", raising=False)
     return home
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The real Redis server; tests that need it skip locally when it is down, fail in CI."""
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except Exception as error:  # noqa: BLE001 - any connection failure means "no server"
+        message = f"Redis not reachable at {REDIS_URL}: {error}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    finally:
+        client.close()
+    return REDIS_URL

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -12,31 +11,12 @@ import pytest
 from bus.support import BusMaker, fixed_clock
 from orchestrade.bus import Bus, InMemoryBus
 
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-REDIS_URL = os.environ.get("ORCHESTRADE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 BACKENDS = ["memory", "redis"]
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> str:
-    """The real Redis server; tests that need it skip locally when it is down, fail in CI."""
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except Exception as error:  # noqa: BLE001 - any connection failure means "no server"
-        message = f"Redis not reachable at {REDIS_URL}: {error}"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    finally:
-        client.close()
-    return REDIS_URL
 
 
 @pytest.fixture

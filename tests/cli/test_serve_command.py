@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 from websockets.sync.client import connect
 
@@ -98,6 +99,25 @@ def test_serve_refuses_a_bad_database_in_one_line() -> None:
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     assert "error:" in result.output
+
+
+@pytest.mark.parametrize(
+    ("bus", "message"),
+    [
+        ("kafka://x", "--bus must be memory or redis://..., got 'kafka://x'"),
+        ("redis://127.0.0.1:9/0", "cannot reach Redis at 127.0.0.1:9"),
+    ],
+)
+def test_serve_refuses_a_bus_it_cannot_open_in_one_line(
+    tmp_path: Path, bus: str, message: str
+) -> None:
+    db = f"sqlite:///{tmp_path / 'served.db'}"
+
+    result = CliRunner().invoke(app, ["serve", "--bus", bus, "--db", db])
+
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    assert message in " ".join(result.output.split())
 
 
 class Server:

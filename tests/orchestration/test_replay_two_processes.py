@@ -25,23 +25,7 @@ from orchestrade.backtest.engine import Backtest
 from orchestrade.bus.redis_streams import RedisStreamsBus
 from orchestrade.orchestration.runtime import replay
 
-REDIS_URL = os.environ.get("ORCHESTRADE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 TRADE_KEYS = ["symbol", "entry_time", "exit_time", "entry_price", "exit_price", "qty"]
-
-
-@pytest.fixture
-def redis_url() -> str:
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except Exception as error:  # noqa: BLE001 - any connection failure means "no server"
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis not reachable at {REDIS_URL}: {error}")
-        pytest.skip(f"Redis not reachable at {REDIS_URL}: {error}")
-    finally:
-        client.close()
-    return REDIS_URL
 
 
 @pytest.fixture

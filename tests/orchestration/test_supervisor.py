@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from orchestrade.backtest.engine import Backtest
+from orchestrade.bus.redis_streams import RedisStreamsBus
+from orchestrade.bus.urls import BusUrlError
 from orchestrade.domain import (
     AnomalyDetected,
     Bot,
@@ -189,6 +191,35 @@ async def test_a_replay_bot_trades_its_backtest_and_its_fills_reach_the_store_an
     assert supervisor.bot(bot.bot_id).state is BotState.STOPPED
     assert supervisor.node(bot.bot_id) is None
     assert supervisor.agents() == []
+
+
+async def test_a_bot_on_a_redis_bus_trades_like_one_on_the_in_process_bus(
+    store: Store, tmp_path: Path, redis_url: str
+) -> None:
+    # `serve --bus redis://...`: the bot's node runs on Redis Streams (its agents could be
+    # elsewhere); what it trades and what the stream sees are the same.
+    supervisor = BotSupervisor(store, home=tmp_path / "home", stop_grace_s=0.2, bus_url=redis_url)
+    try:
+        bot = await supervisor.create_bot(request(mode="replay"))
+        panel = store.load_bars(list(KRX_SYMBOLS)).panel
+        markets = {symbol: Market.KRX for symbol in KRX_SYMBOLS}
+        expected = Backtest(panel, "sma_cross", markets=markets).run(**FAST_SLOW)
+
+        await supervisor.start_bot(bot.bot_id)
+        assert isinstance(supervisor.node(bot.bot_id).bus, RedisStreamsBus)  # type: ignore[union-attr]
+        await supervisor.wait_stopped(bot.bot_id)
+    finally:
+        await supervisor.close()
+
+    fills = SqlOrderJournal(store).fills()
+    streamed = stream_of(supervisor, bot.bot_id, "OrderFilled")
+    assert len(fills) == len(streamed) == len(expected.fills) > 4
+    assert supervisor.bot(bot.bot_id).state is BotState.STOPPED
+
+
+async def test_a_bus_url_of_no_bus_is_refused_at_once(store: Store, tmp_path: Path) -> None:
+    with pytest.raises(BusUrlError, match="kafka://x"):
+        BotSupervisor(store, home=tmp_path / "home", bus_url="kafka://x")
 
 
 async def test_a_stopped_bot_starts_again_on_a_new_node_and_sends_nothing_twice(

@@ -25,6 +25,7 @@ import typer
 from rich.live import Live
 from rich.table import Table
 
+from orchestrade.bus.urls import BUS_URL_HELP, BusUrlError, open_bus
 from orchestrade.cli.backtest_command import (
     CashOption,
     DataOption,
@@ -58,9 +59,7 @@ if TYPE_CHECKING:
     from orchestrade.orchestration.runtime import NodeStatus, ReplayOutcome
     from orchestrade.portfolio.rebalancing import RebalanceSchedule
 
-BusOption = Annotated[
-    str, typer.Option("--bus", help="memory (one process) or a redis://host:port/db URL.")
-]
+BusOption = Annotated[str, typer.Option("--bus", help=BUS_URL_HELP)]
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL for orders and fills.")]
 BotIdOption = Annotated[
     str | None,
@@ -377,17 +376,10 @@ def _counters(counters: dict[str, dict[str, int]]) -> str:
 
 
 async def _bus(url: str, bot: str) -> Bus:
-    if url == "memory":
-        from orchestrade.bus import InMemoryBus
-
-        return InMemoryBus(name=f"node-{bot}")
-    if not url.startswith("redis"):
-        raise typer.BadParameter(f"--bus must be memory or redis://..., got {url!r}")
-    from orchestrade.bus.redis_streams import RedisStreamsBus
-
-    bus = RedisStreamsBus(url, prefix=f"orchestrade:{bot}", name=f"node-{uuid.uuid4().hex[:8]}")
-    await bus.ping()  # a clear error now rather than a traceback from the first publish
-    return bus
+    try:
+        return await open_bus(url, namespace=bot, name=f"node-{uuid.uuid4().hex[:8]}")
+    except BusUrlError as error:
+        raise typer.BadParameter(str(error)) from error
 
 
 def _speed(text: str) -> float | str:

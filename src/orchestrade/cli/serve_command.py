@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from orchestrade.bus.urls import MEMORY, check_bus_url, open_bus
 from orchestrade.cli.console import console, reports_user_errors
 from orchestrade.cli.notify_command import notifier_from
 from orchestrade.cli.options import DatabaseOption, open_database
@@ -51,6 +53,15 @@ AccessLogOption = Annotated[
         "--access-log/--no-access-log",
         help="Log one line per request (off by default: /metrics counts requests and their "
         "latency by route; the line costs the server about as much as serving it).",
+    ),
+]
+BusOption = Annotated[
+    str,
+    typer.Option(
+        "--bus",
+        help="The bots' bus: memory (each bot's agents in this process) or a "
+        "redis://host:port/db URL (a bot's agents may also run elsewhere: "
+        "`orchestrade agent run NAME --bus ...`).",
     ),
 ]
 WsCompressionOption = Annotated[
@@ -75,6 +86,7 @@ def serve(
     host: HostOption = "127.0.0.1",
     port: PortOption = 8000,
     db: DatabaseOption = None,
+    bus: BusOption = MEMORY,
     access_log: AccessLogOption = False,
     ws_compression: WsCompressionOption = False,
 ) -> None:
@@ -82,6 +94,7 @@ def serve(
     (`/api/v1/stream`) and `/metrics`, and run the bots (the running ones resume)."""
     require_api_extra()
     settings = Settings()
+    check_bus(bus)
     with open_database(db) as store:
         serve_store(
             store,
@@ -90,6 +103,7 @@ def serve(
             port=port,
             access_log=access_log,
             ws_compression=ws_compression,
+            bus_url=bus,
         )
 
 
@@ -103,11 +117,12 @@ def serve_store(
     seconds: float | None = None,
     access_log: bool = False,
     ws_compression: bool = False,
+    bus_url: str = MEMORY,
 ) -> None:
     """Run the API and the bots over `store` until Ctrl-C or SIGTERM (or for `seconds`);
     with `access_log`, one log line per request (credentials in query strings redacted);
     with `ws_compression`, WebSocket messages are compressed (permessage-deflate) for the
-    clients that offer it.
+    clients that offer it; `bus_url` is the bots' bus (`orchestrade.bus.urls`).
 
     Raises:
         ServeError: the server did not start (uvicorn logged why).
@@ -127,6 +142,7 @@ def serve_store(
         rules_settings=settings.rules,
         notifier=notifier,
         heap=heap,
+        bus_url=bus_url,
     )
     app = create_app(store, settings.api, control=supervisor)
     config = uvicorn.Config(
@@ -272,6 +288,24 @@ def _retire_demo_bots(store: Store) -> None:
         if finished and bot.state is not BotState.STOPPED:
             at = max(_utc_now(), bot.updated_at or bot.created_at)
             bots.set_state(bot.bot_id, BotState.STOPPED, at=at)
+
+
+def check_bus(url: str) -> None:
+    """Fail now, in one line, when the bots' bus cannot be opened (rather than at the first
+    bot's start).
+
+    Raises:
+        BusUrlError: `url` names no bus.
+        BusError: the Redis server does not answer.
+    """
+    if check_bus_url(url) == MEMORY:
+        return
+
+    async def probe() -> None:
+        bus = await open_bus(url, namespace="serve", name=f"serve-probe-{os.getpid()}")
+        await bus.stop(timeout_s=1.0)
+
+    asyncio.run(probe())
 
 
 def _utc_now() -> datetime:

@@ -5,10 +5,12 @@ A bot is stored (`BotRepository`) with its strategy spec, parameters, symbols, a
 and state; how it runs (paper or replay, pace, cash, timeframe) is recorded with its
 creation in the audit log (kind ``bot.created``), the one record of who asked for what. A
 running bot is a `TradingNode` over the stored bars of its symbols, built like a backtest
-of them, run as an asyncio task on an `InMemoryBus` of its own (agent ids are fixed names:
-two bots must not share a bus). The node's orchestrator pauses, resumes and stops it; a
-node whose task ends (bars ran out, stopped, crashed) leaves its bot stopped with the reason
-(a `BotStateChanged` on the stream and in the audit log).
+of them, run as an asyncio task on a bus of its own (agent ids are fixed names: two bots
+must not share a bus): an `InMemoryBus`, or with `bus_url` a Redis Streams bus under the
+bot's own prefix, where the bot's agents may also run in other processes. The node's
+orchestrator pauses, resumes and stops it; a node whose task ends (bars ran out, stopped,
+crashed) leaves its bot stopped with the reason (a `BotStateChanged` on the stream and in
+the audit log).
 
 Rules and risk limits are process-wide: the supervisor keeps the desired state (a rule
 engine and `RiskSettings`), pushes every change to each running node's rule engine and risk
@@ -41,6 +43,7 @@ from orchestrade.agents.base import Agent
 from orchestrade.agents.notifier import RULE_LOGGER, NotificationSink, RuleLogHandler
 from orchestrade.agents.risk import RiskAgent
 from orchestrade.bus import InMemoryBus
+from orchestrade.bus.urls import MEMORY, check_bus_url, open_bus
 from orchestrade.domain import (
     AgentRestarted,
     Bot,
@@ -164,6 +167,7 @@ class BotSupervisor:
         clock: Callable[[], datetime] | None = None,
         notifier: NotificationSink | None = None,
         heap: HeapPolicy | None = None,
+        bus_url: str = MEMORY,
     ) -> None:
         url = store.engine.url
         if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
@@ -172,6 +176,7 @@ class BotSupervisor:
                 "and an in-memory SQLite database is private to one"
             )
         self._store = store
+        self._bus_url = check_bus_url(bus_url)
         self._database_url = url.render_as_string(hide_password=False)
         self.home = Path(home)
         self._risk = risk if risk is not None else RiskSettings()
@@ -615,13 +620,18 @@ class BotSupervisor:
             engine = RuleEngine(self._engine.rules, parameters=self._engine.parameters)
             broker_path = self.home / "paper" / f"{bot_id}.db"
             broker_path.parent.mkdir(parents=True, exist_ok=True)
+            # On Redis the bot's agents may also run in other processes (`orchestrade agent
+            # run`); the consumer name is this process's own.
+            bus = await open_bus(
+                self._bus_url, namespace=bot_id, name=f"node-{bot_id}-{uuid.uuid4().hex[:8]}"
+            )
             node = TradingNode(
                 backtest,
                 params=thaw(bot.params),
                 database_url=self._database_url,
                 broker_path=broker_path,
                 bot_id=bot_id,
-                bus=InMemoryBus(name=f"node-{bot_id}"),
+                bus=bus,
                 mode=settings.mode,
                 speed=settings.speed,
                 interval_s=settings.interval_s,
