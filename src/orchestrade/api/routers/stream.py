@@ -37,7 +37,7 @@ Batches (opt-in; by default every message is one frame): the frames that are rea
 array of up to `BATCH_FRAMES` frames in stream order; a frame ready alone still comes as
 one object, and so do the replies (``subscribed``, ``error``, ``reset``). A client handles
 each frame of an array as if it had come alone. Each WebSocket message costs the server a
-framing, a compression and a socket write per client, far more than the frame's text
+framing, a socket write (and a compression, with `serve --ws-compression`) per client, far more than the frame's text
 (encoded once for every client): with tens of clients, batches cut that cost by the number
 of frames ready at once, which grows with the load, while a frame that arrives alone is
 sent at once.
