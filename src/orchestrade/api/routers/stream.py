@@ -37,10 +37,10 @@ Batches (opt-in; by default every message is one frame): the frames that are rea
 array of up to `BATCH_FRAMES` frames in stream order; a frame ready alone still comes as
 one object, and so do the replies (``subscribed``, ``error``, ``reset``). A client handles
 each frame of an array as if it had come alone. Each WebSocket message costs the server a
-framing, a socket write (and a compression, with `serve --ws-compression`) per client, far more than the frame's text
-(encoded once for every client): with tens of clients, batches cut that cost by the number
-of frames ready at once, which grows with the load, while a frame that arrives alone is
-sent at once.
+framing and a socket write per client (and a compression, with `serve --ws-compression`),
+far more than the frame's text (encoded once for every client): with tens of clients,
+batches cut that cost by the number of frames ready at once, which grows with the load,
+while a frame that arrives alone is sent at once.
 
 A slow client never slows the bots: it reads the supervisor's buffer at its own pace and,
 when it falls too far behind, gets a ``gap`` frame and goes on with the oldest kept event.
