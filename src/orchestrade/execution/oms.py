@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
@@ -199,6 +200,11 @@ class OrderManager:
         self._held = []
         try:
             answers = await self._sent(sent)
+            # Let the event loop run between the send and the group commit of the answers:
+            # the two halves of a batch are each a few milliseconds of work that would
+            # otherwise hold the loop (and the API sharing it) in one piece. Updates that
+            # arrive meanwhile are held like those of the send.
+            await asyncio.sleep(0)
         finally:
             held, self._held = self._held, None
             await self._apply_together(held)
