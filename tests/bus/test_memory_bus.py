@@ -16,7 +16,7 @@ from orchestrade.bus import (
     SubscriptionError,
     memory,
 )
-from orchestrade.bus.memory import PriorityQueue
+from orchestrade.bus.memory import PriorityQueue, Quiescence
 from orchestrade.domain import AgentHeartbeat, Envelope
 
 pytestmark = pytest.mark.anyio
@@ -348,3 +348,29 @@ async def test_a_long_burst_lets_the_loop_run_other_callbacks_in_between(
     await bus.stop()
 
     assert seen == ["message 0", "other callback", *(f"message {n}" for n in range(1, 5))]
+
+
+async def test_queues_sharing_a_quiescence_are_idle_only_together() -> None:
+    shared = Quiescence()
+    first = PriorityQueue(2, Overflow.DROP_OLDEST, quiescence=shared)
+    second = PriorityQueue(5, Overflow.BLOCK, quiescence=shared)
+    envelopes = [Envelope.wrap(beat(n), sender="s", timestamp=T0) for n in range(4)]
+    for envelope in envelopes[:3]:
+        await first.put(envelope)  # the third evicts the first: two are left
+    await second.put(envelopes[3])
+    assert shared.unfinished == 3
+    idle = asyncio.ensure_future(shared.wait())
+
+    await first.get()
+    first.task_done()
+    await second.get()
+    second.task_done()
+    await asyncio.sleep(0)
+    assert shared.unfinished == 1
+    assert not idle.done()
+
+    assert first.clear() == 1
+    await asyncio.sleep(0)
+    assert shared.unfinished == 0
+    assert idle.done()
+    await shared.wait()  # idle already: returns at once

@@ -13,6 +13,10 @@ from orchestrade.domain import (
     AgentId,
     Allocation,
     AnomalyDetected,
+    Bar,
+    BarsClosed,
+    BarsOpened,
+    BarsTraded,
     BotId,
     BotState,
     BotStateChanged,
@@ -137,3 +141,15 @@ def test_negative_weight_is_rejected() -> None:
 def test_other_bad_inputs(build: object, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         build()  # type: ignore[operator]
+
+
+def test_the_later_phases_of_a_slice_carry_its_checked_bars() -> None:
+    bar = Bar(Symbol("005930"), "1d", T0, D(100), D(110), D(90), D(105), D(1000))
+    opened = BarsOpened(T0, [bar])
+
+    traded, closed = BarsTraded.of(opened), BarsClosed.of(opened)
+
+    assert traded == BarsTraded(T0, (bar,))
+    assert closed == BarsClosed(T0, (bar,))
+    assert traded.bars is opened.bars
+    assert closed.bars is opened.bars

@@ -11,6 +11,7 @@ from sqlalchemy import inspect
 
 from orchestrade.data.errors import StoreError
 from orchestrade.storage import Store, open_store
+from orchestrade.storage.store import WAL_CHECKPOINT_PAGES
 from orchestrade.storage.tables import Base
 
 TABLES = {
@@ -53,6 +54,7 @@ def test_sqlite_store_makes_its_folder_and_uses_wal_and_foreign_keys(tmp_path: P
         journal = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
         keys = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
         synchronous = connection.exec_driver_sql("PRAGMA synchronous").scalar()
+        checkpoint = connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
         ddl = dict(
             connection.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type='table'")
             .tuples()
@@ -61,6 +63,9 @@ def test_sqlite_store_makes_its_folder_and_uses_wal_and_foreign_keys(tmp_path: P
 
     assert path.is_file()
     assert (journal, keys, synchronous) == ("wal", 1, 1)  # synchronous 1 = NORMAL
+    # Every connection, not only the hot one: a pooled one left at SQLite's 1,000 pages
+    # would checkpoint (and sync) at each of its commits while the WAL is longer.
+    assert checkpoint == WAL_CHECKPOINT_PAGES
     assert "WITHOUT ROWID" in ddl["bars"]
     assert "WITHOUT ROWID" in ddl["book_levels"]
 

@@ -86,11 +86,12 @@ class ReplayDataAgent(Agent):
                 delay = due - (time.monotonic() - started)
                 if delay > 0:
                     await asyncio.sleep(delay)
-            await self.publish(BarsOpened(item.start, item.bars))
+            opened = BarsOpened(item.start, item.bars)
+            await self.publish(opened)
             await self.bus.wait_idle()
-            await self.publish(BarsTraded(item.start, item.bars))
+            await self.publish(BarsTraded.of(opened))
             await self.bus.wait_idle()
-            await self.publish(BarsClosed(item.start, item.bars))
+            await self.publish(BarsClosed.of(opened))
             await self.bus.wait_idle()
             self.slices_sent += 1
             self.bars_sent += len(item.bars)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import TypeVar
 
 from orchestrade.domain.errors import ValidationError
 from orchestrade.domain.fills import Fill
@@ -87,6 +88,11 @@ class BarsTraded:
         assign(self, "start", require_utc("BarsTraded.start", self.start))
         assign(self, "bars", _slice_bars("BarsTraded", self.start, self.bars))
 
+    @classmethod
+    def of(cls, opened: BarsOpened) -> BarsTraded:
+        """The next phase of `opened`'s slice: its bars were checked when it was built."""
+        return _same_slice(cls, opened)
+
 
 @dataclass(frozen=True, slots=True)
 class BarsClosed:
@@ -98,6 +104,21 @@ class BarsClosed:
     def __post_init__(self) -> None:
         assign(self, "start", require_utc("BarsClosed.start", self.start))
         assign(self, "bars", _slice_bars("BarsClosed", self.start, self.bars))
+
+    @classmethod
+    def of(cls, opened: BarsOpened) -> BarsClosed:
+        """The next phase of `opened`'s slice: its bars were checked when it was built."""
+        return _same_slice(cls, opened)
+
+
+_Phase = TypeVar("_Phase", "BarsTraded", "BarsClosed")
+
+
+def _same_slice(cls: type[_Phase], opened: BarsOpened) -> _Phase:
+    event = object.__new__(cls)
+    object.__setattr__(event, "start", opened.start)
+    object.__setattr__(event, "bars", opened.bars)
+    return event
 
 
 def _slice_bars(owner: str, start: datetime, bars: object) -> tuple[Bar, ...]:

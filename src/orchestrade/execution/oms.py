@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -59,6 +60,12 @@ from orchestrade.execution.ports import (
 from orchestrade.execution.reconciliation import ReconciliationReport, reconcile
 
 log = logging.getLogger(__name__)
+
+YIELD_AFTER_S = 0.0005
+"""A batch whose journaling and send took longer than this (wall time) lets the event loop
+run before the group commit of the broker's answers (see `_send`): the bus's turn
+(`PUMP_TURN_S`), so that a request of the API sharing the loop waits about as long behind an
+order batch as behind any other handler."""
 
 Clock = Callable[[], datetime]
 """The current time, aware UTC (simulated in replay, the wall clock in paper and live)."""
@@ -188,6 +195,7 @@ class OrderManager:
         return [self._orders[order.order_id] for order in orders]
 
     async def _send(self, fresh: Sequence[Order]) -> None:
+        started = time.perf_counter()
         at = self._clock()
         sent = [order.with_status(OrderStatus.SUBMITTED) for order in fresh]
         reason = f"sent to {self._broker.name}"
@@ -200,11 +208,14 @@ class OrderManager:
         self._held = []
         try:
             answers = await self._sent(sent)
-            # Let the event loop run between the send and the group commit of the answers:
-            # the two halves of a batch are each a few milliseconds of work that would
-            # otherwise hold the loop (and the API sharing it) in one piece. Updates that
-            # arrive meanwhile are held like those of the send.
-            await asyncio.sleep(0)
+            # Let the event loop run between the send and the group commit of the answers
+            # when the send has held it for long: the two halves of a big batch are each a
+            # few milliseconds of work that would otherwise hold the loop (and the API
+            # sharing it) in one piece. Updates that arrive meanwhile are held like those of
+            # the send. A short send goes on at once: the pass of the loop costs more than
+            # it spreads.
+            if time.perf_counter() - started > YIELD_AFTER_S:
+                await asyncio.sleep(0)
         finally:
             held, self._held = self._held, None
             await self._apply_together(held)
