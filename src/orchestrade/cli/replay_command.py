@@ -224,6 +224,7 @@ def agent_run(
 
 
 def _run_node(mode: str, options: dict[str, Any], **pace: Any) -> None:
+    from orchestrade.orchestration.gc_policy import replay_collection
     from orchestrade.orchestration.runtime import BotPlan, run_replay  # heavy: only when used
 
     prints = None
@@ -284,7 +285,8 @@ def _run_node(mode: str, options: dict[str, Any], **pace: Any) -> None:
             if notifier is not None:
                 await notifier.close()
 
-    outcome = asyncio.run(main())
+    with replay_collection():
+        outcome = asyncio.run(main())
     if "data" in remote:
         console.print(f"agent stopped ({_counters(outcome.counters)})")
         return

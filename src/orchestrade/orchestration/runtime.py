@@ -74,6 +74,7 @@ from orchestrade.execution.oms import OrderManager
 from orchestrade.execution.reconciliation import NEVER_SENT_REASON, ReconciliationReport
 from orchestrade.execution.resilience import ResilientBroker
 from orchestrade.orchestration.errors import RuntimeConfigurationError
+from orchestrade.orchestration.gc_policy import replay_collection
 from orchestrade.orchestration.health import HealthMonitor
 from orchestrade.orchestration.orchestrator import Orchestrator
 from orchestrade.orchestration.order_planning import OrderPlanner, tick_rounding
@@ -759,8 +760,10 @@ async def run_replay(
 
 
 def replay(backtest: Backtest, **options: Any) -> ReplayOutcome:
-    """`run_replay` from synchronous code (its own event loop)."""
-    return asyncio.run(run_replay(backtest, **options))
+    """`run_replay` from synchronous code (its own event loop, the collector's replay
+    policy: `gc_policy.replay_collection`)."""
+    with replay_collection():
+        return asyncio.run(run_replay(backtest, **options))
 
 
 def _default_engine(backtest: Backtest, config: Any) -> RuleEngine:
