@@ -7,7 +7,7 @@ collection visits every tracked object of the process, most of them the code and
 the imports (numba, pandas, SQLAlchemy) and of the loaded bars: pauses of several
 milliseconds in the middle of a bar's open, the worst latencies of a replay.
 
-`replay_collection` freezes what is alive when the run starts (`gc.freeze`: the permanent
+`replay_collection` freezes what is in the heap when the run starts (`gc.freeze`: the permanent
 generation, which collections do not visit) and lets a young collection wait for 50,000
 allocations. Measured with ``bench/bench_replay.py --quick`` (same machine, back to back):
 4-5% more bars/s and a shorter tail of the bar-open-to-order latency. What the run leaves
@@ -29,10 +29,14 @@ YOUNG_THRESHOLD = 50_000
 
 @contextmanager
 def replay_collection(young_threshold: int = YOUNG_THRESHOLD) -> Iterator[None]:
-    """Collect and freeze the heap, collect the young generation less often inside the
-    block; the previous thresholds are restored and the heap unfrozen after it."""
+    """Freeze the heap, collect the young generation less often inside the block; the
+    previous thresholds are restored and the heap unfrozen after it.
+
+    No collection runs first (it would cost a full pass over a big heap at each call, as in
+    a test suite of many short replays): cycles that are garbage already stay frozen until
+    the block ends, and are collected after it like the run's own.
+    """
     thresholds = gc.get_threshold()
-    gc.collect()
     gc.freeze()
     gc.set_threshold(young_threshold, *thresholds[1:])
     try:
