@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
@@ -35,6 +37,7 @@ from orchestrade.execution import (
     OrderUpdate,
     UnknownOrderError,
 )
+from orchestrade.execution.oms import YIELD_AFTER_S
 
 pytestmark = pytest.mark.anyio
 
@@ -634,3 +637,48 @@ async def test_a_failed_group_commit_announces_nothing_and_reloads_the_journal()
     assert recorder.kinds() == ["OrderSubmitted"]  # no fill announced
     assert oms.order(OrderId("o1")).status is S.SUBMITTED  # type: ignore[union-attr]
     assert oms.position(SAMSUNG).quantity == 0
+
+
+class SlowSend(ScriptedBroker):
+    """Takes `seconds` of wall time (holding the event loop) to answer a submit."""
+
+    def __init__(self, journal: InMemoryOrderJournal, seconds: float) -> None:
+        super().__init__(journal)
+        self.seconds = seconds
+
+    async def submit(self, order: Order) -> Order:
+        ends = time.perf_counter() + self.seconds
+        while time.perf_counter() < ends:
+            pass
+        return await super().submit(order)
+
+
+class NotingBatch(InMemoryOrderJournal):
+    """Notes, at each group commit, whether a callback scheduled before the send had run."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flag: list[bool] = []
+        self.ran_before_commit: list[bool] = []
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        self.ran_before_commit.append(bool(self.flag))
+        with super().batch():
+            yield
+
+
+@pytest.mark.parametrize(("send_s", "yields"), [(0.0, False), (4 * YIELD_AFTER_S, True)])
+async def test_only_a_long_send_lets_the_event_loop_run_before_the_group_commit(
+    send_s: float, yields: bool
+) -> None:
+    journal = NotingBatch()
+    broker = SlowSend(journal, send_s)
+    broker.fill_on_submit = D(100)
+    oms, _, _, _ = await started(broker, journal)
+    asyncio.get_running_loop().call_soon(journal.flag.append, True)
+
+    await oms.submit_many([buy("o1")])
+
+    assert journal.ran_before_commit == [yields]
+    assert oms.order(OrderId("o1")).status is S.FILLED  # type: ignore[union-attr]
