@@ -7,14 +7,15 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import DateTime, insert, select
 from sqlalchemy.dialects import sqlite
 
 from orchestrade.data.errors import StoreError
 from orchestrade.domain import BotId, Symbol
 from orchestrade.storage import AuditEntry, AuditLog, Store, open_store
 from orchestrade.storage.audit import AUDIT_EVENTS, to_row
-from orchestrade.storage.prepared import insert_statement, select_statement
+from orchestrade.storage.columns import ExactDecimal
+from orchestrade.storage.prepared import exact_decimal_text, insert_statement, select_statement
 
 COLUMNS = ("at", "kind", "bot_id", "symbol", "side", "quantity", "price", "reason", "payload")
 ENTRY = AuditEntry(
@@ -116,3 +117,37 @@ def test_closing_the_store_closes_its_own_connection(tmp_path: Path) -> None:
 def test_a_driver_of_another_parameter_style_is_refused() -> None:
     with pytest.raises(StoreError, match="unsupported parameter style 'named'"):
         insert_statement(sqlite.dialect(paramstyle="named"), AUDIT_EVENTS, COLUMNS)
+
+
+def test_the_fast_sqlite_processors_convert_as_sqlalchemys_do() -> None:
+    dialect = sqlite.dialect()
+    exact = ExactDecimal().dialect_impl(dialect).bind_processor(dialect)
+    timed = DateTime(timezone=True).dialect_impl(dialect).bind_processor(dialect)
+    assert exact is not None
+    assert timed is not None
+    values = [Decimal("0.00012345"), Decimal("-1E+3"), Decimal("12345678901234567890.1"), None]
+
+    assert [exact_decimal_text(value) for value in values] == [exact(value) for value in values]
+    for bad in (Decimal("NaN"), Decimal("Infinity"), 1.5):
+        with pytest.raises(TypeError, match="finite Decimals"):
+            exact_decimal_text(bad)
+
+    statement = insert_statement(dialect, AUDIT_EVENTS, COLUMNS)
+    first = datetime(2024, 3, 4, 0, 30, 0, 123456, tzinfo=UTC)
+    later = datetime(2024, 3, 5, 9, 0, tzinfo=UTC)
+    for at in (first, first, later, first, None):
+        # The same object twice in a row (served from memory), then others.
+        row = statement.parameters([at, "k", None, None, None, None, None, "", "{}"])
+        assert row[0] == timed(at)
+
+
+def test_a_failed_block_releases_the_store_for_the_next_one(store: Store) -> None:
+    for _ in range(3):
+        with pytest.raises(StoreError), store.driver_reading() as cursor:
+            cursor.execute("SELECT * FROM no_such_table")
+        with pytest.raises(KeyError), store.driver_transaction():
+            raise KeyError("not a database error: passes through unchanged")
+
+    append(store)
+
+    assert count(store) == 1

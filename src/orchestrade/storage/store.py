@@ -76,6 +76,82 @@ class LoadedBars:
     panel: BarPanel
 
 
+class _DriverBlock:
+    """One block on the store's own DBAPI connection (`Store.driver_transaction`,
+    `Store.driver_reading`): holds the store's lock, yields a cursor, commits (a
+    transaction) when the block ends normally, rolls back and wraps the driver's error when
+    it raises, and closes the cursor in any case.
+
+    A class rather than a generator context manager: the OMS journal opens several of these
+    per order, and this costs a third of what `contextlib.contextmanager` does.
+    """
+
+    __slots__ = ("_connection", "_cursor", "_store", "_transaction")
+
+    def __init__(self, store: Store, transaction: bool) -> None:
+        self._store = store
+        self._transaction = transaction
+        self._connection: PoolProxiedConnection | None = None
+        self._cursor: Any = None
+
+    def __enter__(self) -> Any:
+        store = self._store
+        store._driver_lock.acquire()
+        try:
+            self._connection = connection = store._driver_connection()
+            self._cursor = cursor = connection.cursor()
+            if self._transaction:
+                cursor.execute("BEGIN")
+        except BaseException as error:
+            self._failed(error)
+            raise self._wrapped(error) from error
+        return cursor
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if error is None:
+            try:
+                if self._transaction:
+                    self._cursor.execute("COMMIT")
+            except BaseException as failure:
+                self._failed(failure)
+                raise self._wrapped(failure) from failure
+            self._release()
+            return
+        self._failed(error)
+        wrapped = self._wrapped(error)
+        if wrapped is not error:
+            raise wrapped from error
+
+    def _failed(self, error: BaseException) -> None:
+        """Roll back (or drop the connection), then release."""
+        try:
+            if self._connection is not None:
+                self._store._abandon(self._connection)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        store = self._store
+        try:
+            # Closed at once: an unfinished SQLite statement would keep a read open.
+            if self._cursor is not None:
+                with suppress(*store._errors):
+                    self._cursor.close()
+        finally:
+            store._driver_lock.release()
+
+    def _wrapped(self, error: BaseException) -> BaseException:
+        store = self._store
+        if isinstance(error, store._errors) and not isinstance(error, StoreError):
+            return StoreError(f"database error ({store.url}): {error}")
+        return error
+
+
 class Store:
     """A migrated database: transactions for writes, short reads for everything else.
 
@@ -196,28 +272,8 @@ class Store:
                 driver.close()
         self.engine.dispose()
 
-    @contextmanager
-    def _driver_cursor(self, *, transaction: bool) -> Iterator[Any]:
-        with self._driver_lock:
-            connection = self._driver_connection()
-            cursor = None
-            try:
-                cursor = connection.cursor()
-                if transaction:
-                    cursor.execute("BEGIN")
-                yield cursor
-                if transaction:
-                    cursor.execute("COMMIT")
-            except BaseException as error:
-                self._abandon(connection)
-                if isinstance(error, self._errors):
-                    raise StoreError(f"database error ({self.url}): {error}") from error
-                raise
-            finally:
-                # Closed at once: an unfinished SQLite statement would keep a read open.
-                if cursor is not None:
-                    with suppress(*self._errors):
-                        cursor.close()
+    def _driver_cursor(self, *, transaction: bool) -> _DriverBlock:
+        return _DriverBlock(self, transaction)
 
     def _driver_connection(self) -> PoolProxiedConnection:
         """The connection of `driver_transaction`, in the driver's autocommit mode (so that
