@@ -39,15 +39,16 @@ def replay_result(
     index = pd.DatetimeIndex(panel.timestamps, tz="UTC")
     columns: dict[str, np.ndarray] = {}
     positions: dict[str, np.ndarray] = {}
-    for row, symbol in enumerate(panel.symbols):
+    rows = _BarRows(index)
+    changes = _position_changes(portfolio)
+    for symbol in panel.symbols:
         account_id = ledger.account_id(bot_id, symbol)
         curve = portfolio.curves.get(account_id)
         values = np.full(index.size, np.nan)
         if curve is not None and curve.times:
-            where = index.get_indexer(pd.DatetimeIndex(curve.times).tz_convert("UTC"))
-            values[where] = [float(value) for value in curve.values]
+            values[rows.of(curve.times)] = [float(value) for value in curve.values]
         columns[symbol] = _carried(values, cash)
-        positions[symbol] = _positions(portfolio, account_id, symbol, index, panel.close[row])
+        positions[symbol] = _positions(changes.get((account_id, symbol), ([], [])), index)
     equity = pd.DataFrame(columns, index=index)
     equity[TOTAL_COLUMN] = equity.sum(axis=1)
     trades = _trades(portfolio, panel, bot_id)
@@ -72,25 +73,47 @@ def _carried(values: np.ndarray, start: float) -> np.ndarray:
     return filled.to_numpy(dtype=np.float64)
 
 
-def _positions(
+class _BarRows:
+    """The row of each bar time in the panel's index (times the replay took from it)."""
+
+    def __init__(self, index: pd.DatetimeIndex) -> None:
+        self._index = index
+        self._rows: dict[Any, int] | None = None
+
+    def of(self, times: list[Any]) -> np.ndarray:
+        if self._rows is None:
+            self._rows = {time: row for row, time in enumerate(self._index.to_pydatetime())}
+        rows = self._rows
+        try:
+            return np.fromiter((rows[time] for time in times), dtype=np.intp, count=len(times))
+        except KeyError:
+            # A time off the panel's grid (not from this replay's bars): -1, as pandas says.
+            converted = pd.DatetimeIndex(times).tz_convert("UTC")
+            return np.asarray(self._index.get_indexer(converted), dtype=np.intp)
+
+
+def _position_changes(
     portfolio: PortfolioAgent,
-    account_id: str,
-    symbol: str,
-    index: pd.DatetimeIndex,
-    closes: np.ndarray,
-) -> np.ndarray:
-    """Quantity held at each bar's close, from the account's fills."""
-    held = np.zeros(index.size)
-    times = []
-    changes = []
+) -> dict[tuple[str, str], tuple[list[Any], list[float]]]:
+    """The time and signed quantity of each fill, by (account, symbol), in fill order."""
+    changes: dict[tuple[str, str], tuple[list[Any], list[float]]] = {}
     for owner, fill in portfolio.fills:
-        if owner == account_id and fill.symbol == symbol:
-            times.append(fill.filled_at)
-            changes.append(float(fill.signed_quantity))
+        times, quantities = changes.setdefault((owner, fill.symbol), ([], []))
+        times.append(fill.filled_at)
+        quantities.append(float(fill.signed_quantity))
+    return changes
+
+
+def _positions(
+    changes: tuple[list[Any], list[float]], index: pd.DatetimeIndex
+) -> np.ndarray:
+    """Quantity held at each bar's close, from the account's fills in the symbol."""
+    times, quantities = changes
+    held = np.zeros(index.size)
     if not times:
         return held
     at = index.searchsorted(pd.DatetimeIndex(times).tz_convert("UTC"), side="right") - 1
-    np.add.at(held, np.clip(at, 0, index.size - 1), changes)
+    np.add.at(held, np.clip(at, 0, index.size - 1), quantities)
     return np.cumsum(held)
 
 
