@@ -4,6 +4,7 @@ refuses what the stack cannot trade."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -458,3 +459,48 @@ def test_signal_decisions_are_recorded_once_even_across_a_resumed_run(
     again = [(d.signal.time, d.signal.symbol, d.approved, d.reason) for d in recorded["split"]]
     assert again == key
     assert len(set(again)) == len(again)
+
+
+def test_the_node_checkpoints_its_files_off_the_loop_and_stops_doing_so_at_the_end(
+    bars: BarPanel, tmp_path: Path
+) -> None:
+    backtest = Backtest(bars, spec(), cash=10_000_000.0, market="krx")
+    node = TradingNode(
+        backtest,
+        params=PARAMS,
+        database_url=f"sqlite:///{tmp_path / 'app.db'}",
+        broker_path=tmp_path / "paper" / "bot.db",
+    )
+
+    async def run() -> list[bool]:
+        await node.start()
+        running = [checkpointer.running for checkpointer in node.checkpointers]
+        assert node.data is not None
+        await node.data.finished.wait()
+        await node.stop()
+        return running
+
+    running = asyncio.run(run())
+
+    files = sorted(checkpointer.path for checkpointer in node.checkpointers)
+    assert files == sorted([tmp_path / "app.db", tmp_path / "paper" / "bot.db"])
+    assert running == [True, True]
+    assert not any(checkpointer.running for checkpointer in node.checkpointers)
+    assert all(checkpointer.failure is None for checkpointer in node.checkpointers)
+
+
+def test_a_node_on_a_database_in_memory_checkpoints_only_the_brokers_file(
+    bars: BarPanel, tmp_path: Path
+) -> None:
+    backtest = Backtest(bars, spec(), cash=10_000_000.0, market="krx")
+    node = TradingNode(
+        backtest, params=PARAMS, database_url="sqlite://", broker_path=tmp_path / "bot.db"
+    )
+    node.build()
+    try:
+        assert [checkpointer.path for checkpointer in node.checkpointers] == [tmp_path / "bot.db"]
+    finally:
+        assert node.broker is not None
+        assert node.store is not None
+        node.broker.close()
+        node.store.close()

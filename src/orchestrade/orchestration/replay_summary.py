@@ -104,9 +104,7 @@ def _position_changes(
     return changes
 
 
-def _positions(
-    changes: tuple[list[Any], list[float]], index: pd.DatetimeIndex
-) -> np.ndarray:
+def _positions(changes: tuple[list[Any], list[float]], index: pd.DatetimeIndex) -> np.ndarray:
     """Quantity held at each bar's close, from the account's fills in the symbol."""
     times, quantities = changes
     held = np.zeros(index.size)

@@ -93,6 +93,7 @@ from orchestrade.storage import (
     open_store,
 )
 from orchestrade.storage.anomalies import AnomalyRepository
+from orchestrade.storage.checkpoints import WalCheckpointer
 from orchestrade.storage.rebalances import RebalanceRepository
 from orchestrade.strategies import StrategySpec
 from orchestrade.strategies.streaming import compile_streaming
@@ -295,6 +296,9 @@ class TradingNode:
         )
         self.store: Store | None = None
         self.broker: PaperBroker | None = None
+        self.checkpointers: list[WalCheckpointer] = []
+        """Checkpoints of the SQLite files written on the order path (journal, broker), off
+        the event loop's thread (see `storage.checkpoints`)."""
         self.oms: OrderManager | None = None
         self.agents: dict[str, Agent] = {}
         self.data: ReplayDataAgent | None = None
@@ -395,6 +399,9 @@ class TradingNode:
                 currency=self.currency,
                 clock=self.clock,
             )
+            journal_file = self.store.sqlite_file
+            files = [self._broker_path] + ([journal_file] if journal_file is not None else [])
+            self.checkpointers = [WalCheckpointer(path) for path in files]
             # Every OMS call to the broker goes through the retry policies and the circuit
             # breaker (submits may be retried: brokers are idempotent on client order ids).
             resilient = ResilientBroker(self.broker)
@@ -540,6 +547,8 @@ class TradingNode:
         self.build()
         self._stopping = asyncio.Event()
         self._started_at = time.perf_counter()
+        for checkpointer in self.checkpointers:
+            checkpointer.start()
         if self.oms is not None:
             self.reconciliation = await self.oms.start()
         await self.bus.start()
@@ -634,6 +643,8 @@ class TradingNode:
             if self.notifications is not None:
                 await self.notifications.stop()
         finally:
+            for checkpointer in self.checkpointers:
+                checkpointer.stop()
             if self.broker is not None:
                 self.broker.close()
             if self.store is not None:

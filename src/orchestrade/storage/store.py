@@ -44,7 +44,9 @@ WAL_CHECKPOINT_PAGES = 10_000
 checkpoint syncs the WAL and the database file (with synchronous=NORMAL the only syncs
 there are); SQLite's default of 1,000 pages means one every ~30 orders of a replay, and a
 connection left at that default checkpoints at each of its commits once the hot
-connection's WAL is past it (the anomaly writes did: 7 ms each)."""
+connection's WAL is past it (the anomaly writes did: 7 ms each). A trading node checkpoints
+its files on a thread of its own well before this (`storage.checkpoints`): this is the
+safety net."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +172,15 @@ class Store:
     def url(self) -> str:
         """The database URL, password hidden."""
         return self.engine.url.render_as_string(hide_password=True)
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The database file when the store is a SQLite file (None in memory or on another
+        database): what a `WalCheckpointer` checkpoints."""
+        url = self.engine.url
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return None
+        return Path(url.database)
 
     def ping(self) -> None:
         """One trivial query (the system agent's database health check).

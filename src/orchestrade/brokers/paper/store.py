@@ -47,7 +47,8 @@ from orchestrade.domain import (
 WAL_CHECKPOINT_PAGES = 10_000
 """WAL size (pages of 4 KiB) at which a commit checkpoints, syncing the WAL and the file
 (the only syncs with synchronous=NORMAL); SQLite's default of 1,000 pages would cost a
-sync every few dozen orders."""
+sync every few dozen orders. A trading node checkpoints the file on a thread of its own
+well before this (`orchestrade.storage.checkpoints`): this is the safety net."""
 
 _metadata = MetaData()
 
