@@ -65,12 +65,12 @@ def main() -> None:
     expected = backtest.run(**PARAMS)
     kernel_s = time.perf_counter() - started
     print(f"backtest kernel (same workload, for scale): {kernel_s:.3f} s")
-    pairs = _option("--pairs", 1 if quick else 3)
+    rounds = _option("--pairs", 1 if quick else 3)
     ratios: list[float] = []
     latencies: list[float] = []
     firsts: list[float] = []
-    for _ in range(pairs):
-        # backtrader and our replay back to back, `pairs` times: on a shared machine whose
+    for _ in range(rounds):
+        # backtrader and our replay back to back, `--pairs` times: on a shared machine whose
         # speed drifts by tens of percent over minutes, the ratio of a pair holds where the
         # absolute figures of separate runs do not.
         peer_rate = _backtrader_rate(backtest)
